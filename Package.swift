@@ -1,0 +1,48 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// One direction of dependency, bottom to top:
+// CNative/C* -> Tensor -> NN -> Models -> Distill -> Experiments -> scalekd
+// Data, Store and Plot sit beside NN and only need Tensor and their C library.
+let package = Package(
+    name: "ScaleKD",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "scalekd", targets: ["scalekd"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
+    targets: [
+        // OpenBLAS is loaded with dlopen after the CPU kernel is chosen (see blas_loader.c).
+        .target(name: "CNative", linkerSettings: [.linkedLibrary("dl")]),
+        .systemLibrary(name: "CFFTW", pkgConfig: "fftw3f"),
+        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5"),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng"),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib"),
+
+        .target(name: "Tensor", dependencies: ["CNative", "CFFTW"]),
+        .target(name: "NN", dependencies: ["Tensor"]),
+        .target(name: "Data", dependencies: ["Tensor", "CZlib"]),
+        .target(name: "Store", dependencies: ["CHDF5"]),
+        .target(name: "Plot", dependencies: ["CPNG"]),
+        .target(name: "Models", dependencies: ["NN"]),
+        .target(name: "Distill", dependencies: ["Models"]),
+        .target(name: "Experiments", dependencies: [
+            "Distill", "Data", "Store", "Plot",
+            .product(name: "Yams", package: "Yams"),
+        ]),
+        .executableTarget(name: "scalekd", dependencies: [
+            "Experiments",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "Store"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "NNTests", dependencies: ["NN"]),
+        .testTarget(name: "DataTests", dependencies: ["Data"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store"]),
+        .testTarget(name: "PlotTests", dependencies: ["Plot"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,28 @@
+#ifndef SCALEKD_CNATIVE_H
+#define SCALEKD_CNATIVE_H
+
+#include <stddef.h>
+
+/// Loads OpenBLAS with dlopen so that OPENBLAS_CORETYPE can be set first:
+/// the library picks its kernel once, when it is loaded.
+/// `coretype` may be NULL (keep the environment as it is).
+/// Returns 0 on success; otherwise writes a message into `error`.
+int skd_blas_load(const char *coretype, char *error, size_t error_len);
+int skd_blas_loaded(void);
+
+/// Row-major single-precision GEMM: C = alpha * op(A) op(B) + beta * C.
+void skd_sgemm(int trans_a, int trans_b, int m, int n, int k,
+               float alpha, const float *a, int lda, const float *b, int ldb,
+               float beta, float *c, int ldc);
+
+const char *skd_blas_corename(void);
+const char *skd_blas_config(void);
+const char *skd_blas_library_path(void);
+int skd_blas_get_threads(void);
+void skd_blas_set_threads(int n);
+
+/// CPU brand string and feature flags read with cpuid.
+void skd_cpu_brand(char *out, size_t len);
+int skd_cpu_has(const char *feature);
+
+#endif

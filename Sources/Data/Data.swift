@@ -1,0 +1,1 @@
+// The Data module; see ../shared/DESIGN.md for its place in the layers.

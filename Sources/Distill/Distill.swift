@@ -1,0 +1,1 @@
+// The Distill module; see ../shared/DESIGN.md for its place in the layers.

@@ -1,0 +1,1 @@
+// The Experiments module; see ../shared/DESIGN.md for its place in the layers.
