@@ -1,0 +1,232 @@
+import Foundation
+
+/// Geometry of a 2-D convolution over NCHW input.
+struct ConvGeometry {
+    let n, cin, h, w, cout, kh, kw, stride, padding, groups, ho, wo: Int
+    var cinPerGroup: Int { cin / groups }
+    var coutPerGroup: Int { cout / groups }
+    var kk: Int { kh * kw }
+    var spatialOut: Int { ho * wo }
+}
+
+extension Tensor {
+    /// 2-D convolution (cross-correlation, as PyTorch): x [N, Cin, H, W], weight
+    /// [Cout, Cin/groups, kh, kw], bias [Cout]. Depthwise convs run a direct loop;
+    /// every other conv is im2col over the whole batch and one GEMM per group.
+    public func conv2d(weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Int = 0, groups: Int = 1) -> Tensor {
+        precondition(rank == 4 && weight.rank == 4, "conv2d: input \(shape), weight \(weight.shape)")
+        let (n, cin, h, w) = (shape[0], shape[1], shape[2], shape[3])
+        let (cout, cpg, kh, kw) = (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3])
+        precondition(cin % groups == 0 && cout % groups == 0 && cpg == cin / groups,
+                     "conv2d: \(cin) input channels, weight \(weight.shape), groups \(groups)")
+        let ho = (h + 2 * padding - kh) / stride + 1, wo = (w + 2 * padding - kw) / stride + 1
+        precondition(ho > 0 && wo > 0, "conv2d: kernel \(kh)x\(kw) larger than padded input \(h)x\(w)")
+        let geo = ConvGeometry(n: n, cin: cin, h: h, w: w, cout: cout, kh: kh, kw: kw, stride: stride,
+                               padding: padding, groups: groups, ho: ho, wo: wo)
+        if groups == cin && cout == cin { return depthwiseConv2d(weight: weight, bias: bias, geo) }
+        let x = self
+        let out = Tensor.empty([n, cout, ho, wo])
+        let cols = geo.cin * geo.kk, spatial = n * geo.spatialOut
+        var col: Storage? = Storage(count: cols * spatial, zeroed: false)
+        im2col(x.pointer, geo, col!.pointer)
+        var tmp: Storage? = Storage(count: cout * spatial, zeroed: false)
+        for gi in 0..<groups {
+            let rowsC = geo.cinPerGroup * geo.kk
+            BLAS.sgemm(m: geo.coutPerGroup, n: spatial, k: rowsC,
+                       a: weight.pointer + gi * geo.coutPerGroup * rowsC, lda: rowsC,
+                       b: col!.pointer + gi * rowsC * spatial, ldb: spatial,
+                       c: tmp!.pointer + gi * geo.coutPerGroup * spatial, ldc: spatial)
+        }
+        col = nil
+        // [Cout, N, HoWo] -> [N, Cout, HoWo], adding the bias on the way.
+        let so = geo.spatialOut, po = out.pointer, pt = tmp!.pointer, pb = bias?.pointer
+        parallelFor(n * cout, grain: 16) { r in
+            for idx in r {
+                let b = idx / cout, c = idx % cout
+                let d = po + idx * so, s = pt + (c * n + b) * so
+                let bv = pb?[c] ?? 0
+                for i in 0..<so { d[i] = s[i] + bv }
+            }
+        }
+        tmp = nil
+        return out.record("conv2d", [x, weight] + (bias.map { [$0] } ?? [])) { g in
+            let col = Storage(count: cols * spatial, zeroed: false)
+            // dOut [N, Cout, HoWo] -> gT [Cout, N*HoWo]
+            let gT = Storage(count: cout * spatial, zeroed: false)
+            let pg = g.pointer, pgt = gT.pointer
+            parallelFor(n * cout, grain: 16) { r in
+                for idx in r {
+                    let b = idx / cout, c = idx % cout
+                    (pgt + (c * n + b) * so).update(from: pg + idx * so, count: so)
+                }
+            }
+            if let bias, bias.requiresGrad {
+                bias.accumulateGrad { pdb in
+                    for c in 0..<cout { var acc: Float = 0; let s = pgt + c * spatial; for i in 0..<spatial { acc += s[i] }; pdb[c] += acc }
+                }
+            }
+            let rowsC = geo.cinPerGroup * geo.kk
+            if weight.requiresGrad {
+                // The columns are rebuilt rather than kept: memory for a whole network's
+                // im2col buffers would dominate, and the copy is cheap next to the GEMM.
+                im2col(x.pointer, geo, col.pointer)
+                weight.accumulateGrad { pdw in
+                    for gi in 0..<groups {
+                        BLAS.sgemm(transB: true, m: geo.coutPerGroup, n: rowsC, k: spatial,
+                                   a: pgt + gi * geo.coutPerGroup * spatial, lda: spatial,
+                                   b: col.pointer + gi * rowsC * spatial, ldb: spatial,
+                                   beta: 1, c: pdw + gi * geo.coutPerGroup * rowsC, ldc: rowsC)
+                    }
+                }
+            }
+            if x.requiresGrad {
+                for gi in 0..<groups {
+                    BLAS.sgemm(transA: true, m: rowsC, n: spatial, k: geo.coutPerGroup,
+                               a: weight.pointer + gi * geo.coutPerGroup * rowsC, lda: rowsC,
+                               b: pgt + gi * geo.coutPerGroup * spatial, ldb: spatial,
+                               c: col.pointer + gi * rowsC * spatial, ldc: spatial)
+                }
+                x.accumulateGrad { pdx in col2imAdd(col.pointer, geo, pdx) }
+            }
+        }
+    }
+
+    private func depthwiseConv2d(weight: Tensor, bias: Tensor?, _ geo: ConvGeometry) -> Tensor {
+        let x = self
+        let out = Tensor.empty([geo.n, geo.cout, geo.ho, geo.wo])
+        let px = x.pointer, pw = weight.pointer, po = out.pointer, pb = bias?.pointer
+        let (h, w, ho, wo, kh, kw, s, p, c) = (geo.h, geo.w, geo.ho, geo.wo, geo.kh, geo.kw, geo.stride, geo.padding, geo.cin)
+        parallelFor(geo.n * c, grain: 4) { r in
+            for plane in r {
+                let ch = plane % c
+                let xin = px + plane * h * w, o = po + plane * ho * wo, k = pw + ch * kh * kw
+                let bv = pb?[ch] ?? 0
+                for oy in 0..<ho { for ox in 0..<wo {
+                    var acc = bv
+                    for ky in 0..<kh {
+                        let iy = oy * s - p + ky
+                        if iy < 0 || iy >= h { continue }
+                        for kx in 0..<kw {
+                            let ix = ox * s - p + kx
+                            if ix < 0 || ix >= w { continue }
+                            acc += k[ky * kw + kx] * xin[iy * w + ix]
+                        }
+                    }
+                    o[oy * wo + ox] = acc
+                } }
+            }
+        }
+        return out.record("depthwise_conv2d", [x, weight] + (bias.map { [$0] } ?? [])) { g in
+            let pg = g.pointer
+            if let bias, bias.requiresGrad {
+                bias.accumulateGrad { pdb in
+                    for plane in 0..<(geo.n * c) { var acc: Float = 0; let gp = pg + plane * ho * wo; for i in 0..<(ho * wo) { acc += gp[i] }; pdb[plane % c] += acc }
+                }
+            }
+            if weight.requiresGrad {
+                // Per-channel partial sums over the batch, then combined in a fixed order.
+                weight.accumulateGrad { pdw in
+                    parallelFor(c, grain: 1) { r in
+                        for ch in r {
+                            let dk = pdw + ch * kh * kw
+                            for b in 0..<geo.n {
+                                let plane = b * c + ch, xin = px + plane * h * w, gp = pg + plane * ho * wo
+                                for ky in 0..<kh { for kx in 0..<kw {
+                                    var acc: Float = 0
+                                    for oy in 0..<ho {
+                                        let iy = oy * s - p + ky
+                                        if iy < 0 || iy >= h { continue }
+                                        for ox in 0..<wo {
+                                            let ix = ox * s - p + kx
+                                            if ix < 0 || ix >= w { continue }
+                                            acc += gp[oy * wo + ox] * xin[iy * w + ix]
+                                        }
+                                    }
+                                    dk[ky * kw + kx] += acc
+                                } }
+                            }
+                        }
+                    }
+                }
+            }
+            if x.requiresGrad {
+                x.accumulateGrad { pdx in
+                    parallelFor(geo.n * c, grain: 4) { r in
+                        for plane in r {
+                            let ch = plane % c, dxin = pdx + plane * h * w, gp = pg + plane * ho * wo, k = pw + ch * kh * kw
+                            for oy in 0..<ho { for ox in 0..<wo {
+                                let gv = gp[oy * wo + ox]
+                                for ky in 0..<kh {
+                                    let iy = oy * s - p + ky
+                                    if iy < 0 || iy >= h { continue }
+                                    for kx in 0..<kw {
+                                        let ix = ox * s - p + kx
+                                        if ix < 0 || ix >= w { continue }
+                                        dxin[iy * w + ix] += k[ky * kw + kx] * gv
+                                    }
+                                }
+                            } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// col[(c*kh + ky)*kw + kx][b*HoWo + oy*Wo + ox] = x[b, c, oy*s - p + ky, ox*s - p + kx] (0 outside).
+func im2col(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ col: UnsafeMutablePointer<Float>) {
+    let spatial = g.n * g.spatialOut
+    parallelFor(g.cin * g.kk, grain: 1) { rows in
+        for row in rows {
+            let c = row / g.kk, ky = (row / g.kw) % g.kh, kx = row % g.kw
+            let dst = col + row * spatial
+            for b in 0..<g.n {
+                let src = x + (b * g.cin + c) * g.h * g.w
+                let d = dst + b * g.spatialOut
+                for oy in 0..<g.ho {
+                    let iy = oy * g.stride - g.padding + ky
+                    let drow = d + oy * g.wo
+                    if iy < 0 || iy >= g.h { drow.update(repeating: 0, count: g.wo); continue }
+                    let srow = src + iy * g.w
+                    if g.stride == 1 {
+                        let ox0 = Swift.max(0, g.padding - kx), ox1 = Swift.min(g.wo, g.w + g.padding - kx)
+                        if ox0 > 0 { drow.update(repeating: 0, count: Swift.min(ox0, g.wo)) }
+                        if ox1 > ox0 { (drow + ox0).update(from: srow + ox0 - g.padding + kx, count: ox1 - ox0) }
+                        if ox1 < g.wo { (drow + Swift.max(ox1, 0)).update(repeating: 0, count: g.wo - Swift.max(ox1, 0)) }
+                    } else {
+                        for ox in 0..<g.wo {
+                            let ix = ox * g.stride - g.padding + kx
+                            drow[ox] = ix >= 0 && ix < g.w ? srow[ix] : 0
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The adjoint of im2col: dx[b, c, iy, ix] += col[...]. Parallel over input channels so
+/// no two threads write the same element.
+func col2imAdd(_ col: UnsafePointer<Float>, _ g: ConvGeometry, _ dx: UnsafeMutablePointer<Float>) {
+    let spatial = g.n * g.spatialOut
+    parallelFor(g.cin, grain: 1) { chans in
+        for c in chans {
+            for ky in 0..<g.kh { for kx in 0..<g.kw {
+                let src = col + ((c * g.kh + ky) * g.kw + kx) * spatial
+                for b in 0..<g.n {
+                    let d = dx + (b * g.cin + c) * g.h * g.w, s = src + b * g.spatialOut
+                    for oy in 0..<g.ho {
+                        let iy = oy * g.stride - g.padding + ky
+                        if iy < 0 || iy >= g.h { continue }
+                        let drow = d + iy * g.w, srow = s + oy * g.wo
+                        for ox in 0..<g.wo {
+                            let ix = ox * g.stride - g.padding + kx
+                            if ix >= 0 && ix < g.w { drow[ix] += srow[ox] }
+                        }
+                    }
+                }
+            } }
+        }
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+
+// Elementwise arithmetic with broadcasting. Each op computes its result and records
+// its backward right here.
+
+/// out = f(a, b) over broadcast shapes.
+@inline(__always)
+private func binaryKernel(_ a: Tensor, _ b: Tensor, _ f: (Float, Float) -> Float) -> Tensor {
+    if a.shape == b.shape {
+        let out = Tensor.empty(a.shape)
+        let pa = a.pointer, pb = b.pointer, po = out.pointer
+        parallelFor(a.count, grain: 1 << 15) { r in for i in r { po[i] = f(pa[i], pb[i]) } }
+        return out
+    }
+    let shape = broadcastShape(a.shape, b.shape)
+    let out = Tensor.empty(shape)
+    let pa = a.pointer, pb = b.pointer, po = out.pointer
+    forEachBroadcast(shape, broadcastStrides(a.shape, to: shape), broadcastStrides(b.shape, to: shape)) { oo, ao, bo, n, sa, sb in
+        for i in 0..<n { po[oo + i] = f(pa[ao + i * sa], pb[bo + i * sb]) }
+    }
+    return out
+}
+
+extension Tensor {
+    public static func + (a: Tensor, b: Tensor) -> Tensor {
+        binaryKernel(a, b, +).record("add", [a, b]) { g in
+            if a.requiresGrad { a.accumulateGrad(g.sum(toShape: a.shape)) }
+            if b.requiresGrad { b.accumulateGrad(g.sum(toShape: b.shape)) }
+        }
+    }
+
+    public static func - (a: Tensor, b: Tensor) -> Tensor {
+        binaryKernel(a, b, -).record("sub", [a, b]) { g in
+            if a.requiresGrad { a.accumulateGrad(g.sum(toShape: a.shape)) }
+            if b.requiresGrad { b.accumulateGrad(g.sum(toShape: b.shape).scaled(-1), owned: true) }
+        }
+    }
+
+    public static func * (a: Tensor, b: Tensor) -> Tensor {
+        binaryKernel(a, b, *).record("mul", [a, b]) { g in
+            if a.requiresGrad { a.accumulateGrad(binaryKernel(g, b, *).sum(toShape: a.shape), owned: true) }
+            if b.requiresGrad { b.accumulateGrad(binaryKernel(g, a, *).sum(toShape: b.shape), owned: true) }
+        }
+    }
+
+    public static func / (a: Tensor, b: Tensor) -> Tensor {
+        binaryKernel(a, b, /).record("div", [a, b]) { g in
+            if a.requiresGrad { a.accumulateGrad(binaryKernel(g, b, /).sum(toShape: a.shape), owned: true) }
+            if b.requiresGrad {
+                // d(a/b)/db = -a / b^2
+                let t = binaryKernel(binaryKernel(g, a, *), binaryKernel(b, b, *), /)
+                b.accumulateGrad(t.sum(toShape: b.shape).scaled(-1), owned: true)
+            }
+        }
+    }
+
+    public static func + (a: Tensor, s: Float) -> Tensor { a.map("add_scalar", { $0 + s }, { _, _ in 1 }) }
+    public static func - (a: Tensor, s: Float) -> Tensor { a + (-s) }
+    public static func * (a: Tensor, s: Float) -> Tensor { a.map("mul_scalar", { $0 * s }, { _, _ in s }) }
+    public static func / (a: Tensor, s: Float) -> Tensor { a * (1 / s) }
+    public static func + (s: Float, a: Tensor) -> Tensor { a + s }
+    public static func * (s: Float, a: Tensor) -> Tensor { a * s }
+    public static func - (s: Float, a: Tensor) -> Tensor { (-a) + s }
+    public static prefix func - (a: Tensor) -> Tensor { a * -1 }
+
+    /// Unary map y = f(x) with derivative df(x, y); both given side by side at the call.
+    @inline(__always)
+    public func map(_ name: String, _ f: (Float) -> Float, _ df: @escaping (Float, Float) -> Float) -> Tensor {
+        let out = Tensor.empty(shape)
+        // Closures keep raw pointers to the output, never the output itself: the output
+        // owns the closure, so capturing it would leak the graph.
+        let px = pointer, po = out.pointer
+        parallelFor(count, grain: 1 << 14) { r in for i in r { po[i] = f(px[i]) } }
+        return out.record(name, [self]) { g in
+            let gi = Tensor.empty(self.shape)
+            let pg = g.pointer, pd = gi.pointer, px = self.pointer, py = po
+            parallelFor(self.count, grain: 1 << 14) { r in for i in r { pd[i] = pg[i] * df(px[i], py[i]) } }
+            self.accumulateGrad(gi, owned: true)
+        }
+    }
+
+    public func exp() -> Tensor { map("exp", { Foundation.exp($0) }, { _, y in y }) }
+    public func log() -> Tensor { map("log", { Foundation.log($0) }, { x, _ in 1 / x }) }
+    public func sqrt() -> Tensor { map("sqrt", { $0.squareRoot() }, { _, y in 0.5 / y }) }
+    public func squared() -> Tensor { map("square", { $0 * $0 }, { x, _ in 2 * x }) }
+    public func pow(_ p: Float) -> Tensor { map("pow", { Foundation.pow($0, p) }, { x, _ in p * Foundation.pow(x, p - 1) }) }
+    public func abs() -> Tensor { map("abs", { Swift.abs($0) }, { x, _ in x > 0 ? 1 : (x < 0 ? -1 : 0) }) }
+    public func tanh() -> Tensor { map("tanh", { Foundation.tanh($0) }, { _, y in 1 - y * y }) }
+    public func sigmoid() -> Tensor { map("sigmoid", { 1 / (1 + Foundation.exp(-$0)) }, { _, y in y * (1 - y) }) }
+
+    /// A plain (not recorded) scaled copy, for gradients.
+    func scaled(_ s: Float) -> Tensor {
+        let out = Tensor.empty(shape)
+        let p = pointer, o = out.pointer
+        for i in 0..<count { o[i] = p[i] * s }
+        return out
+    }
+}

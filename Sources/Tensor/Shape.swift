@@ -1,0 +1,159 @@
+import Foundation
+
+extension Tensor {
+    /// Same data, new shape (a view sharing storage). One axis may be -1.
+    public func reshaped(_ newShape: [Int]) -> Tensor {
+        var s = newShape
+        if let i = s.firstIndex(of: -1) {
+            let known = s.enumerated().filter { $0.offset != i }.map(\.element).reduce(1, *)
+            s[i] = known == 0 ? 0 : count / known
+        }
+        precondition(s.reduce(1, *) == count, "cannot reshape \(shape) to \(newShape)")
+        let out = Tensor(shape: s, storage: storage)
+        return out.record("reshape", [self]) { g in
+            // g belongs to this op's output alone and is released after this call: adopt it.
+            self.accumulateGrad(Tensor(shape: self.shape, storage: g.storage), owned: true)
+        }
+    }
+
+    public func flattened(from axis: Int = 1) -> Tensor {
+        let a = normalizedAxis(axis)
+        return reshaped(Array(shape[..<a]) + [shape[a...].reduce(1, *)])
+    }
+
+    /// Copy with axes reordered: out.shape[i] = shape[order[i]].
+    public func permuted(_ order: [Int]) -> Tensor {
+        precondition(order.sorted() == Array(0..<rank), "bad permutation \(order) for \(shape)")
+        if order == Array(0..<rank) { return reshaped(shape) }
+        let outShape = order.map { shape[$0] }
+        let out = Tensor.empty(outShape)
+        permuteCopy(from: pointer, shape: shape, order: order, to: out.pointer)
+        var inverse = [Int](repeating: 0, count: rank)
+        for (i, o) in order.enumerated() { inverse[o] = i }
+        return out.record("permute", [self]) { g in
+            let gi = Tensor.empty(self.shape)
+            permuteCopy(from: g.pointer, shape: outShape, order: inverse, to: gi.pointer)
+            self.accumulateGrad(gi, owned: true)
+        }
+    }
+
+    public func transposed(_ a: Int, _ b: Int) -> Tensor {
+        var order = Array(0..<rank)
+        order.swapAt(normalizedAxis(a), normalizedAxis(b))
+        return permuted(order)
+    }
+
+    /// Elements start..<end along `axis`.
+    public func sliced(axis: Int, _ range: Range<Int>) -> Tensor {
+        let ax = normalizedAxis(axis)
+        precondition(range.lowerBound >= 0 && range.upperBound <= shape[ax], "slice \(range) out of \(shape) on axis \(ax)")
+        let outer = shape[..<ax].reduce(1, *), inner = shape[(ax + 1)...].reduce(1, *), n = shape[ax], m = range.count
+        var outShape = shape
+        outShape[ax] = m
+        let out = Tensor.empty(outShape)
+        let src = pointer, dst = out.pointer
+        for o in 0..<outer {
+            (dst + o * m * inner).update(from: src + (o * n + range.lowerBound) * inner, count: m * inner)
+        }
+        return out.record("slice", [self]) { g in
+            self.accumulateGrad { pd in
+                let pg = g.pointer
+                for o in 0..<outer {
+                    let d = pd + (o * n + range.lowerBound) * inner, s = pg + o * m * inner
+                    for i in 0..<(m * inner) { d[i] += s[i] }
+                }
+            }
+        }
+    }
+
+    /// Joins tensors along `axis` (all other axes equal).
+    public static func concat(_ ts: [Tensor], axis: Int) -> Tensor {
+        precondition(!ts.isEmpty)
+        let ax = ts[0].normalizedAxis(axis)
+        let outer = ts[0].shape[..<ax].reduce(1, *), inner = ts[0].shape[(ax + 1)...].reduce(1, *)
+        let sizes = ts.map { $0.shape[ax] }
+        for t in ts {
+            precondition(t.rank == ts[0].rank && Array(t.shape[..<ax]) == Array(ts[0].shape[..<ax])
+                         && Array(t.shape[(ax + 1)...]) == Array(ts[0].shape[(ax + 1)...]), "concat: shapes \(ts.map(\.shape))")
+        }
+        let total = sizes.reduce(0, +)
+        var outShape = ts[0].shape
+        outShape[ax] = total
+        let out = Tensor.empty(outShape)
+        let dst = out.pointer
+        var offset = 0
+        for (t, m) in zip(ts, sizes) {
+            let src = t.pointer
+            for o in 0..<outer { (dst + (o * total + offset) * inner).update(from: src + o * m * inner, count: m * inner) }
+            offset += m
+        }
+        return out.record("concat", ts) { g in
+            var off = 0
+            for (t, m) in zip(ts, sizes) {
+                if t.requiresGrad {
+                    let start = off
+                    t.accumulateGrad { pd in
+                        let pg = g.pointer
+                        for o in 0..<outer {
+                            let s = pg + (o * total + start) * inner, d = pd + o * m * inner
+                            for i in 0..<(m * inner) { d[i] += s[i] }
+                        }
+                    }
+                }
+                off += m
+            }
+        }
+    }
+
+    /// Zero padding of the last two axes (top, bottom, left, right).
+    public func padded2D(top: Int, bottom: Int, left: Int, right: Int) -> Tensor {
+        precondition(rank >= 2)
+        let h = shape[rank - 2], w = shape[rank - 1]
+        let ho = h + top + bottom, wo = w + left + right
+        let planes = count / Swift.max(h * w, 1)
+        let out = Tensor(zeros: Array(shape.dropLast(2)) + [ho, wo])
+        let src = pointer, dst = out.pointer
+        for p in 0..<planes {
+            for y in 0..<h { (dst + p * ho * wo + (y + top) * wo + left).update(from: src + p * h * w + y * w, count: w) }
+        }
+        return out.record("pad2d", [self]) { g in
+            self.accumulateGrad { pd in
+                let pg = g.pointer
+                for p in 0..<planes { for y in 0..<h {
+                    let s = pg + p * ho * wo + (y + top) * wo + left, d = pd + p * h * w + y * w
+                    for x in 0..<w { d[x] += s[x] }
+                } }
+            }
+        }
+    }
+}
+
+/// Strided copy implementing a permutation; the innermost output axis runs fastest.
+func permuteCopy(from src: UnsafePointer<Float>, shape: [Int], order: [Int], to dst: UnsafeMutablePointer<Float>) {
+    let r = shape.count
+    var inStrides = [Int](repeating: 1, count: r)
+    for i in stride(from: r - 2, through: 0, by: -1) { inStrides[i] = inStrides[i + 1] * shape[i + 1] }
+    let outShape = order.map { shape[$0] }
+    let strides = order.map { inStrides[$0] }
+    let n = outShape[r - 1], sLast = strides[r - 1]
+    let outer = outShape.dropLast().reduce(1, *)
+    // Parallel over outer rows: each row's source offset is computed from its index.
+    parallelFor(outer, grain: 256) { rows in
+        var idx = [Int](repeating: 0, count: r)
+        var rem = rows.lowerBound
+        var off = 0
+        for d in stride(from: r - 2, through: 0, by: -1) {
+            idx[d] = rem % outShape[d]; rem /= outShape[d]; off += idx[d] * strides[d]
+        }
+        for row in rows {
+            let o = dst + row * n
+            if sLast == 1 { o.update(from: src + off, count: n) } else { for i in 0..<n { o[i] = src[off + i * sLast] } }
+            var d = r - 2
+            while d >= 0 {
+                idx[d] += 1; off += strides[d]
+                if idx[d] < outShape[d] { break }
+                off -= strides[d] * outShape[d]; idx[d] = 0; d -= 1
+            }
+        }
+    }
+}

@@ -1,0 +1,80 @@
+import Tensor
+import XCTest
+
+final class EngineTests: XCTestCase {
+    /// GEMM under the chosen OpenBLAS kernel against a float64 triple loop, for odd
+    /// shapes and every transpose combination.
+    func testGEMMMatchesFloat64Reference() {
+        let info = BLAS.info
+        XCTAssertFalse(info.coreName.isEmpty)
+        for (m, n, k) in [(1, 1, 1), (7, 13, 5), (33, 17, 65), (129, 67, 255), (64, 300, 3)] {
+            for ta in [false, true] { for tb in [false, true] {
+                let a = randomTensor(ta ? [k, m] : [m, k], seed: UInt64(m * 7 + k), requiresGrad: false)
+                let b = randomTensor(tb ? [n, k] : [k, n], seed: UInt64(n * 11 + k), requiresGrad: false)
+                let c = a.matmul(b, transposeA: ta, transposeB: tb)
+                var worst = 0.0
+                for i in 0..<m { for j in 0..<n {
+                    var acc = 0.0
+                    for p in 0..<k {
+                        let av = Double(ta ? a.pointer[p * m + i] : a.pointer[i * k + p])
+                        let bv = Double(tb ? b.pointer[j * k + p] : b.pointer[p * n + j])
+                        acc += av * bv
+                    }
+                    worst = max(worst, abs(acc - Double(c.pointer[i * n + j])) / max(1, abs(acc)))
+                } }
+                XCTAssertLessThan(worst, 1e-5, "sgemm \(m)x\(n)x\(k) ta=\(ta) tb=\(tb) under kernel \(info.coreName)")
+            } }
+        }
+    }
+
+    func testKernelChosenFromCPUFlags() {
+        // Unless the user overrides it, the loaded kernel is the one the flags ask for.
+        let env = ProcessInfo.processInfo.environment
+        guard env["SCALEKD_BLAS_CORETYPE"] == nil, env["OPENBLAS_CORETYPE"] == nil || BLAS.info.reason.contains("chosen") else { return }
+        let want = BLAS.coreTypeForThisCPU()
+        if !want.isEmpty { XCTAssertEqual(BLAS.info.coreName.lowercased(), want.lowercased()) }
+    }
+
+    func testDCTRoutesAgreeAndInvert() {
+        let x = randomTensor([3, 4, 8, 6], seed: 50, requiresGrad: false)
+        let viaMatrix = x.dct2d(method: .matrix), viaFFTW = x.dct2d(method: .fftw)
+        assertClose(viaMatrix.values, viaFFTW.values, atol: 1e-5, rtol: 1e-4, "DCT matrix vs FFTW")
+        assertClose(viaMatrix.idct2d(method: .fftw).values, x.values, atol: 1e-5, rtol: 1e-4, "DCT round trip")
+        assertClose(x.idct2d(method: .matrix).values, x.idct2d(method: .fftw).values, atol: 1e-5, rtol: 1e-4, "IDCT matrix vs FFTW")
+        // The (0,0) coefficient is the channel mean times sqrt(H W).
+        let mean = x.mean(axes: [2, 3]).values
+        for i in 0..<12 { XCTAssertEqual(viaMatrix.pointer[i * 48], mean[i] * Float(48).squareRoot(), accuracy: 1e-4) }
+    }
+
+    /// TPP needs gradients to flow through a frozen module to its input.
+    func testGradientFlowsThroughFrozenWeights() {
+        let frozen = randomTensor([4, 3], seed: 51, requiresGrad: false)
+        frozen.isParameter = true
+        let x = randomTensor([2, 3], seed: 52)
+        let before = frozen.values
+        x.linear(weight: frozen, bias: nil).sum().backward()
+        XCTAssertNil(frozen.grad)
+        XCTAssertNotNil(x.grad)
+        XCTAssertTrue(x.grad!.values.contains { $0 != 0 })
+        XCTAssertEqual(frozen.values, before)
+    }
+
+    func testNoGradScopeRecordsNothing() {
+        let x = randomTensor([3], seed: 53)
+        let y = withoutGrad { x * 2 }
+        XCTAssertFalse(y.requiresGrad)
+        XCTAssertTrue((x * 2).requiresGrad)
+    }
+
+    func testSeededRandomIsReproducible() {
+        var a = RandomGenerator(seed: 42), b = RandomGenerator(seed: 42)
+        XCTAssertEqual((0..<100).map { _ in a.next() }, (0..<100).map { _ in b.next() })
+        var s1 = RandomGenerator(seed: 1, stream: 3, 4), s2 = RandomGenerator(seed: 1, stream: 4, 3)
+        XCTAssertNotEqual(s1.next(), s2.next())
+    }
+
+    func testShapeErrorsAreCaughtEarly() {
+        XCTAssertEqual(broadcastShape([3, 1, 5], [4, 1]), [3, 4, 5])
+        XCTAssertEqual(Tensor(zeros: [2, 3]).reshaped([-1]).shape, [6])
+    }
+}
