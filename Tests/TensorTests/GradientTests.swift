@@ -1,4 +1,5 @@
 import Tensor
+import TestSupport
 import XCTest
 
 /// One finite-difference check per op, on odd shapes.

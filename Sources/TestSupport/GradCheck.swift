@@ -2,7 +2,7 @@ import Tensor
 import XCTest
 
 /// Random tensor with values in [-1, 1) (or [lo, hi)) from a fixed seed.
-func randomTensor(_ shape: [Int], seed: UInt64, lo: Float = -1, hi: Float = 1, requiresGrad: Bool = true) -> Tensor {
+public func randomTensor(_ shape: [Int], seed: UInt64, lo: Float = -1, hi: Float = 1, requiresGrad: Bool = true) -> Tensor {
     var rng = RandomGenerator(seed: seed)
     let n = shape.reduce(1, *)
     return Tensor(shape: shape, values: (0..<n).map { _ in lo + (hi - lo) * rng.nextFloat() }, requiresGrad: requiresGrad)
@@ -14,7 +14,7 @@ func randomTensor(_ shape: [Int], seed: UInt64, lo: Float = -1, hi: Float = 1, r
 /// element's gradient path is exercised. Central differences in float32 with step
 /// `eps`; up to `maxCoordinates` coordinates per input are checked. Tolerance:
 /// |analytic - numeric| <= atol + rtol * |numeric|.
-func assertGradientsMatch(_ inputs: [Tensor], eps: Float = 1e-2, atol: Float = 2e-3, rtol: Float = 2e-2,
+public func assertGradientsMatch(_ inputs: [Tensor], eps: Float = 1e-2, atol: Float = 2e-3, rtol: Float = 2e-2,
                           maxCoordinates: Int = 48, file: StaticString = #filePath, line: UInt = #line,
                           _ f: ([Tensor]) -> Tensor) {
     let probe = withoutGrad { f(inputs) }
@@ -51,7 +51,7 @@ func assertGradientsMatch(_ inputs: [Tensor], eps: Float = 1e-2, atol: Float = 2
 }
 
 /// Elementwise closeness with a readable failure.
-func assertClose(_ a: [Float], _ b: [Float], atol: Float = 1e-5, rtol: Float = 1e-4, _ what: String = "",
+public func assertClose(_ a: [Float], _ b: [Float], atol: Float = 1e-5, rtol: Float = 1e-4, _ what: String = "",
                  file: StaticString = #filePath, line: UInt = #line) {
     XCTAssertEqual(a.count, b.count, "\(what): sizes differ", file: file, line: line)
     var worst: Float = 0, at = -1

@@ -1,1 +1,0 @@
-// The NN module; see ../shared/DESIGN.md for its place in the layers.
