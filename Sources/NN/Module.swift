@@ -86,6 +86,7 @@ open class Module {
 
 /// A trainable weight, marked as a parameter.
 public func parameter(_ shape: [Int], _ fill: (inout RandomGenerator) -> Float, rng: inout RandomGenerator) -> Tensor {
+    if MetaMode.isActive { return metaParameter(shape) }
     let n = shape.reduce(1, *)
     var v = [Float](repeating: 0, count: n)
     for i in 0..<n { v[i] = fill(&rng) }
@@ -95,7 +96,15 @@ public func parameter(_ shape: [Int], _ fill: (inout RandomGenerator) -> Float, 
 }
 
 public func parameter(_ shape: [Int], constant: Float) -> Tensor {
+    if MetaMode.isActive { return metaParameter(shape) }
     let t = Tensor(shape: shape, repeating: constant)
+    t.requiresGrad = true
+    t.isParameter = true
+    return t
+}
+
+private func metaParameter(_ shape: [Int]) -> Tensor {
+    let t = Tensor.meta(shape)
     t.requiresGrad = true
     t.isParameter = true
     return t

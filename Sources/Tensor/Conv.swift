@@ -21,6 +21,7 @@ extension Tensor {
                      "conv2d: \(cin) input channels, weight \(weight.shape), groups \(groups)")
         let ho = (h + 2 * padding - kh) / stride + 1, wo = (w + 2 * padding - kw) / stride + 1
         precondition(ho > 0 && wo > 0, "conv2d: kernel \(kh)x\(kw) larger than padded input \(h)x\(w)")
+        if let m = Tensor.metaResult([self, weight], [n, cout, ho, wo], macs: n * cout * ho * wo * cpg * kh * kw) { return m }
         let geo = ConvGeometry(n: n, cin: cin, h: h, w: w, cout: cout, kh: kh, kw: kw, stride: stride,
                                padding: padding, groups: groups, ho: ho, wo: wo)
         if groups == cin && cout == cin { return depthwiseConv2d(weight: weight, bias: bias, geo) }

@@ -3,7 +3,7 @@ import Foundation
 extension Tensor {
     /// Inverted dropout: zero each element with probability p, scale the rest by 1/(1-p).
     public func dropout(_ p: Float, training: Bool, rng: inout RandomGenerator) -> Tensor {
-        if !training || p == 0 { return self }
+        if !training || p == 0 || isMeta { return self }
         var mask = [Float](repeating: 0, count: count)
         let keep = 1 / (1 - p)
         for i in 0..<count { mask[i] = rng.nextFloat() < p ? 0 : keep }
@@ -12,7 +12,7 @@ extension Tensor {
 
     /// Stochastic depth: drop a whole sample's residual branch (axis 0) with probability p.
     public func dropPath(_ p: Float, training: Bool, rng: inout RandomGenerator) -> Tensor {
-        if !training || p == 0 { return self }
+        if !training || p == 0 || isMeta { return self }
         let n = shape[0]
         var mask = [Float](repeating: 0, count: n)
         let keep = 1 / (1 - p)
@@ -25,6 +25,7 @@ extension Tensor {
     /// Rows of `self` [V, D] picked by `indices` -> [indices.count, D].
     public func embedding(_ indices: [Int]) -> Tensor {
         let v = shape[0], d = count / v
+        if let m = Tensor.metaResult([self], [indices.count, d]) { return m }
         let out = Tensor.empty([indices.count, d])
         let pw = pointer, po = out.pointer
         for (r, i) in indices.enumerated() {

@@ -6,6 +6,7 @@ import Foundation
 /// out = f(a, b) over broadcast shapes.
 @inline(__always)
 private func binaryKernel(_ a: Tensor, _ b: Tensor, _ f: (Float, Float) -> Float) -> Tensor {
+    if let m = Tensor.metaResult([a, b], broadcastShape(a.shape, b.shape)) { return m }
     if a.shape == b.shape {
         let out = Tensor.empty(a.shape)
         let pa = a.pointer, pb = b.pointer, po = out.pointer
@@ -66,6 +67,7 @@ extension Tensor {
     /// Unary map y = f(x) with derivative df(x, y); both given side by side at the call.
     @inline(__always)
     public func map(_ name: String, _ f: (Float) -> Float, _ df: @escaping (Float, Float) -> Float) -> Tensor {
+        if let m = Tensor.metaResult([self], shape) { return m }
         let out = Tensor.empty(shape)
         // Closures keep raw pointers to the output, never the output itself: the output
         // owns the closure, so capturing it would leak the graph.

@@ -16,6 +16,7 @@ extension Tensor {
         let sharedB = b.rank == 2
         precondition(sharedB || batchA == batchB, "matmul: batch axes differ: \(a.shape) x \(b.shape)")
         let batch = batchA.reduce(1, *)
+        if let mt = Tensor.metaResult([a, b], batchA + [m, n], macs: batch * m * n * k) { return mt }
         let out = Tensor.empty(batchA + [m, n])
         let pa = a.pointer, pb = b.pointer, pc = out.pointer
         let lda = a.shape[a.rank - 1], ldb = b.shape[b.rank - 1]
@@ -73,6 +74,7 @@ extension Tensor {
         let inF = shape[rank - 1], outF = weight.shape[0]
         precondition(weight.shape == [outF, inF], "linear: weight \(weight.shape) for input \(shape)")
         let rows = count / inF
+        if let m = Tensor.metaResult([self, weight], Array(shape.dropLast()) + [outF], macs: rows * inF * outF) { return m }
         let out = Tensor.empty(Array(shape.dropLast()) + [outF])
         let px = pointer, pw = weight.pointer, py = out.pointer
         if let bias {

@@ -5,6 +5,7 @@ extension Tensor {
     /// updates the running ones in place (PyTorch: momentum 0.1, unbiased running variance).
     public func batchNorm(weight: Tensor?, bias: Tensor?, runningMean: Tensor, runningVar: Tensor,
                           training: Bool, momentum: Float = 0.1, eps: Float = 1e-5) -> Tensor {
+        if let mt = Tensor.metaResult([self], shape) { return mt }
         let n = shape[0], c = shape[1], inner = count / (n * c), m = n * inner
         let x = self
         let px = pointer
@@ -96,6 +97,7 @@ extension Tensor {
 
     /// Layer norm over the last axis (token layout [..., D]).
     public func layerNorm(weight: Tensor?, bias: Tensor?, eps: Float = 1e-5) -> Tensor {
+        if let m = Tensor.metaResult([self], shape) { return m }
         let d = shape[rank - 1], rows = count / d
         let x = self, px = pointer
         let out = Tensor.empty(shape)
@@ -159,6 +161,7 @@ extension Tensor {
 
     /// x / max(||x||_2, eps) along `axis` (PyTorch's F.normalize).
     public func l2Normalized(axis: Int, eps: Float = 1e-12) -> Tensor {
+        if let m = Tensor.metaResult([self], shape) { return m }
         let ax = normalizedAxis(axis)
         let outer = shape[..<ax].reduce(1, *), n = shape[ax], inner = shape[(ax + 1)...].reduce(1, *)
         let x = self, px = pointer

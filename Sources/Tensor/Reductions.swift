@@ -8,6 +8,7 @@ private func splitAround(_ shape: [Int], _ axis: Int) -> (outer: Int, n: Int, in
 extension Tensor {
     /// Sum of all elements (a scalar, shape []).
     public func sum() -> Tensor {
+        if let m = Tensor.metaResult([self], []) { return m }
         let n = count, p = pointer
         // Per-chunk partial sums combined in order: deterministic for a thread count.
         var partial = [Double](repeating: 0, count: Swift.max(1, Parallel.threads))
@@ -35,6 +36,7 @@ extension Tensor {
         let (outer, n, inner) = splitAround(shape, ax)
         var outShape = shape
         if keepDims { outShape[ax] = 1 } else { outShape.remove(at: ax) }
+        if let m = Tensor.metaResult([self], outShape) { return m }
         let out = Tensor(zeros: outShape)
         let src = pointer, dst = out.pointer
         parallelFor(outer, grain: 1) { r in
@@ -77,6 +79,7 @@ extension Tensor {
         let (outer, n, inner) = splitAround(shape, ax)
         var outShape = shape
         if keepDims { outShape[ax] = 1 } else { outShape.remove(at: ax) }
+        if let m = Tensor.metaResult([self], outShape) { return m }
         let out = Tensor.empty(outShape)
         var argmax = [Int32](repeating: 0, count: outer * inner)
         let src = pointer, dst = out.pointer

@@ -26,6 +26,7 @@ extension Tensor {
         precondition(order.sorted() == Array(0..<rank), "bad permutation \(order) for \(shape)")
         if order == Array(0..<rank) { return reshaped(shape) }
         let outShape = order.map { shape[$0] }
+        if let m = Tensor.metaResult([self], outShape) { return m }
         let out = Tensor.empty(outShape)
         permuteCopy(from: pointer, shape: shape, order: order, to: out.pointer)
         var inverse = [Int](repeating: 0, count: rank)
@@ -50,6 +51,7 @@ extension Tensor {
         let outer = shape[..<ax].reduce(1, *), inner = shape[(ax + 1)...].reduce(1, *), n = shape[ax], m = range.count
         var outShape = shape
         outShape[ax] = m
+        if let mt = Tensor.metaResult([self], outShape) { return mt }
         let out = Tensor.empty(outShape)
         let src = pointer, dst = out.pointer
         for o in 0..<outer {
@@ -79,6 +81,7 @@ extension Tensor {
         let total = sizes.reduce(0, +)
         var outShape = ts[0].shape
         outShape[ax] = total
+        if let m = Tensor.metaResult(ts, outShape) { return m }
         let out = Tensor.empty(outShape)
         let dst = out.pointer
         var offset = 0
@@ -111,6 +114,7 @@ extension Tensor {
         let h = shape[rank - 2], w = shape[rank - 1]
         let ho = h + top + bottom, wo = w + left + right
         let planes = count / Swift.max(h * w, 1)
+        if let m = Tensor.metaResult([self], Array(shape.dropLast(2)) + [ho, wo]) { return m }
         let out = Tensor(zeros: Array(shape.dropLast(2)) + [ho, wo])
         let src = pointer, dst = out.pointer
         for p in 0..<planes {

@@ -19,6 +19,7 @@ func softmaxRows(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, 
 extension Tensor {
     /// Softmax over the last axis.
     public func softmax() -> Tensor {
+        if let m = Tensor.metaResult([self], shape) { return m }
         let n = shape[rank - 1], rows = count / n
         let out = Tensor.empty(shape)
         let py = out.pointer
@@ -39,6 +40,7 @@ extension Tensor {
 
     /// Log-softmax over the last axis.
     public func logSoftmax() -> Tensor {
+        if let m = Tensor.metaResult([self], shape) { return m }
         let n = shape[rank - 1], rows = count / n
         let out = Tensor.empty(shape)
         let px = pointer, po = out.pointer
@@ -81,6 +83,7 @@ extension Tensor {
     public func crossEntropy(softTargets q: Tensor) -> Tensor {
         let c = shape[rank - 1], rows = count / c
         precondition(q.count == count, "crossEntropy: targets \(q.shape) for logits \(shape)")
+        if let m = Tensor.metaResult([self, q], []) { return m }
         let p = Tensor.empty([rows, c])
         softmaxRows(pointer, p.pointer, rows: rows, n: c)
         let px = pointer, pq = q.pointer

@@ -4,11 +4,21 @@ import Foundation
 public final class Storage {
     public let pointer: UnsafeMutablePointer<Float>
     public let count: Int
+    /// A shape-only placeholder (see MetaMode): no elements are allocated.
+    public let isMeta: Bool
 
     public init(count: Int, zeroed: Bool = true) {
         self.count = count
+        isMeta = false
         pointer = .allocate(capacity: Swift.max(count, 1))
         if zeroed { pointer.initialize(repeating: 0, count: Swift.max(count, 1)) }
+    }
+
+    init(count: Int, metaOnly: Bool) {
+        self.count = count
+        isMeta = true
+        pointer = .allocate(capacity: 1)
+        pointer.initialize(to: 0)
     }
 
     deinit { pointer.deallocate() }
