@@ -254,8 +254,6 @@ public struct BarSurface3D: Codable, Hashable, Sendable {
             let mid = p.point(channel: 0, frequency: 0, magnitude: (p.zRange.lower + p.zRange.upper) / 2)
             canvas.drawText(zLabel, at: Point(x: pad * 3, y: mid.y), pixelSize: style.labelFont, anchor: .left, vertical: true)
         }
-        if !title.isEmpty {
-            canvas.drawText(title, at: Point(x: Double(canvas.width) / 2, y: pad * 3), pixelSize: style.titleFont, anchor: .top)
-        }
+        canvas.drawTitle(title, centeredAt: Double(canvas.width) / 2, style: style)
     }
 }

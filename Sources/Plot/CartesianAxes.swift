@@ -112,8 +112,6 @@ struct CartesianAxes {
             canvas.drawText(yLabel, at: Point(x: pad * 3, y: area.midY), pixelSize: style.labelFont,
                             anchor: .left, vertical: true)
         }
-        if !title.isEmpty {
-            canvas.drawText(title, at: Point(x: area.midX, y: pad * 3), pixelSize: style.titleFont, anchor: .top)
-        }
+        canvas.drawTitle(title, centeredAt: area.midX, style: style)
     }
 }

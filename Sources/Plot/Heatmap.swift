@@ -161,9 +161,7 @@ public struct Heatmap: Codable, Hashable, Sendable {
             canvas.drawText(yLabel, at: Point(x: pad * 3, y: grid.midY), pixelSize: style.labelFont,
                             anchor: .left, vertical: true)
         }
-        if !title.isEmpty {
-            canvas.drawText(title, at: Point(x: grid.midX, y: pad * 3), pixelSize: style.titleFont, anchor: .top)
-        }
+        canvas.drawTitle(title, centeredAt: grid.midX, style: style)
         return canvas
     }
 

@@ -10,7 +10,7 @@ public struct LineSeries: Codable, Hashable, Sendable {
     public var yError: [Double]?
     /// Nil picks the series' Okabe-Ito colour.
     public var color: Color?
-    /// Nil picks a shape by series index; `.none` draws the line only.
+    /// Nil picks a shape by series index (none beyond 40 points); `.none` draws the line only.
     public var marker: Marker?
 
     public init(name: String, x: [Double], y: [Double], yError: [Double]? = nil,
@@ -98,8 +98,9 @@ public struct LinePlot: Codable, Hashable, Sendable {
         var entries: [LegendEntry] = []
         for (index, line) in series.enumerated() {
             let color = line.color ?? Palette.seriesColor(index)
-            let marker = line.marker ?? Marker.automatic(index)
             let points = line.points()
+            // Training curves with hundreds of points read better as plain lines.
+            let marker = line.marker ?? (points.count > 40 ? .none : Marker.automatic(index))
             // Error bars first, so that the line and markers sit on top of them.
             for case let p? in points where p.error > 0 {
                 let x = frame.pixelX(p.x), low = frame.pixelY(p.y - p.error), high = frame.pixelY(p.y + p.error)

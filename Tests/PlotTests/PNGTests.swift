@@ -29,6 +29,16 @@ final class PNGTests: XCTestCase {
         XCTAssertEqual(decoded[0, 0], .white)
     }
 
+    func testFigureWritesItsRenderAtTheRequestedScale() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let url = directory.appendingPathComponent("heatmap.png")
+        let figure: any Figure = Samples.heatmap
+        try figure.writePNG(to: url, scale: 2)
+        let decoded = try PNGReader.read(from: url)
+        XCTAssertEqual(decoded.pixels, Samples.heatmap.render(scale: 2).pixels)
+    }
+
     func testWriteIntoMissingDirectoryNamesTheFile() {
         let url = URL(fileURLWithPath: "/nonexistent-\(UUID().uuidString)/figure.png")
         XCTAssertThrowsError(try Canvas(width: 2, height: 2).writePNG(to: url)) { error in
