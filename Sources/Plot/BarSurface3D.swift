@@ -50,7 +50,7 @@ public struct BarSurface3D: Codable, Hashable, Sendable {
 
     public init(title: String = "", xLabel: String = "channel", yLabel: String = "frequency",
                 zLabel: String = "magnitude", values: [[Double]] = [], shape: Shape = .bars,
-                zRange: AxisRange? = nil, depthAngle: Double = 35, depthShare: Double = 0.4,
+                zRange: AxisRange? = nil, depthAngle: Double = 28, depthShare: Double = 0.4,
                 size: PlotSize = .standard) {
         self.title = title
         self.xLabel = xLabel
@@ -103,8 +103,8 @@ public struct BarSurface3D: Codable, Hashable, Sendable {
         let height = Double(size.height) * style.scale - m.top - m.bottom
         let angle = depthAngle * .pi / 180
         var depthWidth = width * max(0, min(0.9, depthShare))
-        // Keep at least half of the height for the magnitude axis.
-        if depthWidth * tan(angle) > height * 0.5 { depthWidth = height * 0.5 / max(tan(angle), 1e-9) }
+        // Keep at least 60% of the height for the magnitude axis.
+        if depthWidth * tan(angle) > height * 0.4 { depthWidth = height * 0.4 / max(tan(angle), 1e-9) }
         let depthHeight = depthWidth * tan(angle)
         let channels = Double(max(channelCount, 1)), frequencies = Double(max(frequencyCount, 1))
         let range = magnitudeRange
@@ -131,8 +131,10 @@ public struct BarSurface3D: Codable, Hashable, Sendable {
         return canvas
     }
 
+    /// Viridis over the data's own extent, so the tallest bar is always yellow.
     private func colorFor(_ value: Double) -> Color {
-        let range = magnitudeRange
+        let data = AxisRange.fitting(values.flatMap { $0 }, padding: 0)
+        let range = AxisRange(lower: min(0, data.lower), upper: data.upper)
         return Palette.viridis((value - range.lower) / range.span)
     }
 
@@ -140,13 +142,13 @@ public struct BarSurface3D: Codable, Hashable, Sendable {
     private func drawBox(on canvas: inout Canvas, projection p: ObliqueProjection, style: FigureStyle) {
         let c = Double(max(channelCount, 1)), f = Double(max(frequencyCount, 1))
         let lo = p.zRange.lower, hi = p.zRange.upper
-        let wall = Color(hex: 0xF3F3F3)
+        let wall = Color(hex: 0xF3F3F3), floor = Color(hex: 0xE4E4E4)
         canvas.fillPolygon([p.point(channel: 0, frequency: f, magnitude: lo), p.point(channel: c, frequency: f, magnitude: lo),
                             p.point(channel: c, frequency: f, magnitude: hi), p.point(channel: 0, frequency: f, magnitude: hi)], color: wall)
         canvas.fillPolygon([p.point(channel: 0, frequency: 0, magnitude: lo), p.point(channel: 0, frequency: f, magnitude: lo),
                             p.point(channel: 0, frequency: f, magnitude: hi), p.point(channel: 0, frequency: 0, magnitude: hi)], color: wall)
         canvas.fillPolygon([p.point(channel: 0, frequency: 0, magnitude: lo), p.point(channel: c, frequency: 0, magnitude: lo),
-                            p.point(channel: c, frequency: f, magnitude: lo), p.point(channel: 0, frequency: f, magnitude: lo)], color: wall)
+                            p.point(channel: c, frequency: f, magnitude: lo), p.point(channel: 0, frequency: f, magnitude: lo)], color: floor)
         let grid = Color(hex: 0xD8D8D8), w = style.gridWidth
         for tick in NiceTicks.ticks(in: p.zRange, count: 5) {
             canvas.drawPolyline([p.point(channel: 0, frequency: 0, magnitude: tick.value),
