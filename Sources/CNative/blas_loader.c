@@ -120,3 +120,7 @@ int skd_cpu_has(const char *f) {
 void skd_cpu_brand(char *out, size_t len) { snprintf(out, len, "non-x86 CPU"); }
 int skd_cpu_has(const char *f) { (void)f; return 0; }
 #endif
+
+const char *skd_exported_string(const char *symbol) {
+    return (const char *)dlsym(RTLD_DEFAULT, symbol);
+}

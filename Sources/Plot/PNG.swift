@@ -33,6 +33,9 @@ public enum PNGError: Error, Equatable, CustomStringConvertible {
 
 /// Encodes canvases as 8-bit RGBA PNGs and writes them atomically.
 public enum PNGWriter {
+    /// The libpng version this process runs with.
+    public static var libraryVersion: String { String(cString: png_get_libpng_ver(nil)) }
+
     /// The PNG encoding of `canvas`; deterministic for a given canvas and libpng/zlib.
     public static func encode(_ canvas: Canvas) -> [UInt8] {
         let sink = ByteSink()

@@ -1,4 +1,5 @@
 import CFFTW
+import CNative
 import Foundation
 
 /// The orthonormal DCT-II matrix D[k][i] = s_k cos(pi (2i + 1) k / 2n), s_0 = sqrt(1/n),
@@ -87,3 +88,13 @@ extension Tensor {
 
 /// FFTW's planner is not thread-safe; execution is.
 enum FFTWLock { static let lock = NSLock() }
+
+public enum FFTW {
+    /// The FFTW version string of the loaded library (e.g. "fftw-3.3.10-sse2-avx").
+    /// The symbol is an unsized C array, which Swift cannot import, so it is looked up.
+    public static var version: String {
+        _ = fftwf_alignment_of  // ensures libfftw3f is linked and loaded
+        guard let p = skd_exported_string("fftwf_version") else { return "unknown" }
+        return String(cString: p)
+    }
+}

@@ -25,4 +25,8 @@ void skd_blas_set_threads(int n);
 void skd_cpu_brand(char *out, size_t len);
 int skd_cpu_has(const char *feature);
 
+
+
+/// A C string exported by an already-loaded library (e.g. "fftwf_version"), or NULL.
+const char *skd_exported_string(const char *symbol);
 #endif

@@ -1,0 +1,69 @@
+import Foundation
+import Plot
+import Tensor
+
+/// What this process runs on: printed by `scalekd env`, written into run logs and REPORT.md.
+public struct EnvironmentReport: Codable {
+    public var swiftCompiler: String
+    public var swiftToolchain: String
+    public var cpu: String
+    public var vectorExtensions: [String]
+    public var cores: Int
+    public var blasLibrary: String
+    public var blasKernel: String
+    public var blasKernelRequested: String
+    public var blasKernelReason: String
+    public var blasConfig: String
+    public var blasThreads: Int
+    public var loopThreads: Int
+    public var fftw: String
+    public var libpng: String
+    public var extra: [String: String] = [:]
+
+    public static func current() -> EnvironmentReport {
+        let blas = BLAS.info
+        return EnvironmentReport(
+            swiftCompiler: compiledWith, swiftToolchain: toolchainVersion(),
+            cpu: CPU.brand, vectorExtensions: CPU.vectorExtensions,
+            cores: ProcessInfo.processInfo.activeProcessorCount,
+            blasLibrary: blas.libraryPath, blasKernel: blas.coreName,
+            blasKernelRequested: blas.requestedCoreType, blasKernelReason: blas.reason,
+            blasConfig: blas.config, blasThreads: blas.threads, loopThreads: Parallel.threads,
+            fftw: FFTW.version, libpng: PNGWriter.libraryVersion)
+    }
+
+    /// Lines of "key: value" for terminals and logs.
+    public var lines: [(String, String)] {
+        [("swift (compiled with)", swiftCompiler), ("swift toolchain", swiftToolchain),
+         ("cpu", cpu), ("vector extensions", vectorExtensions.joined(separator: " ")), ("cores", "\(cores)"),
+         ("blas library", blasLibrary), ("blas kernel", "\(blasKernel) (requested \(blasKernelRequested): \(blasKernelReason))"),
+         ("blas config", blasConfig), ("blas threads", "\(blasThreads)"), ("loop threads", "\(loopThreads)"),
+         ("fftw", fftw), ("libpng", libpng)] + extra.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+    }
+
+    static var compiledWith: String {
+        #if swift(>=6.4)
+        return ">= 6.4"
+        #elseif swift(>=6.3)
+        return "6.3"
+        #elseif swift(>=6.2)
+        return "6.2"
+        #else
+        return "< 6.2"
+        #endif
+    }
+
+    /// `swift --version` of the toolchain on PATH, if there is one.
+    static func toolchainVersion() -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["swift", "--version"]
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = Pipe()
+        do { try p.run() } catch { return "not found" }
+        p.waitUntilExit()
+        let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        return out.split(separator: "\n").first.map(String.init) ?? "unknown"
+    }
+}
