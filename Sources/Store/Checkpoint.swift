@@ -65,6 +65,7 @@ public struct Checkpoint: Equatable, Sendable {
     }
 
     private static func write(_ arrays: [String: NamedArray], into group: HDF5Group) throws {
+        for name in arrays.keys { try StoreError.checkName(name, path: group.file.path) }
         for name in arrays.keys.sorted() {
             let array = arrays[name]!
             try group.write(name, shape: array.shape, values: array.values)

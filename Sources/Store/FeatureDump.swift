@@ -67,6 +67,7 @@ public final class FeatureDumpWriter {
     /// `stageShapes` maps stage names to per-sample [C, H, W].
     public init(path: String, stageShapes: [String: [Int]], attributes: [String: String] = [:],
                 compression: Int = 4, chunkSamples: Int = 16) throws {
+        for stage in stageShapes.keys { try StoreError.checkName(stage, path: path) }
         self.path = path
         self.stageShapes = stageShapes
         let url = URL(fileURLWithPath: path)

@@ -12,6 +12,7 @@ public enum StoreError: Error, Equatable, CustomStringConvertible, LocalizedErro
     case shapeMismatch(path: String, object: String, detail: String)
     case hdf5(path: String, operation: String, object: String, detail: String)
     case io(path: String, operation: String, detail: String)
+    case invalidName(path: String, name: String)
 
     public var description: String {
         switch self {
@@ -35,8 +36,17 @@ public enum StoreError: Error, Equatable, CustomStringConvertible, LocalizedErro
             return "\(path): HDF5 failed to \(operation) \(object)" + (detail.isEmpty ? "" : " (\(detail))")
         case let .io(path, operation, detail):
             return "\(path): cannot \(operation) (\(detail))"
+        case let .invalidName(path, name):
+            return "\(path): name \"\(name)\" cannot be stored (empty, \".\", or contains \"/\", which HDF5 reads as a group path)"
         }
     }
 
     public var errorDescription: String? { description }
+}
+
+extension StoreError {
+    /// Tensor and stage names become HDF5 link names: dots are fine, "/" is not.
+    static func checkName(_ name: String, path: String) throws {
+        if name.isEmpty || name == "." || name.contains("/") { throw StoreError.invalidName(path: path, name: name) }
+    }
 }

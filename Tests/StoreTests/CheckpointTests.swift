@@ -140,6 +140,16 @@ final class CheckpointTests: XCTestCase {
         XCTAssertEqual(try Checkpoint.load(from: path), sample())
     }
 
+    func testSlashInTensorNameIsRejected() throws {
+        let path = directory + "/ckpt.h5"
+        var bad = sample()
+        bad.parameters["stages/0.weight"] = NamedArray(shape: [1], values: [1])
+        XCTAssertThrowsError(try bad.save(to: path)) {
+            guard case .invalidName(_, "stages/0.weight")? = $0 as? StoreError else { return XCTFail("\($0)") }
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path))
+    }
+
     func testSaveIntoMissingDirectory() {
         XCTAssertThrowsError(try sample().save(to: directory + "/no/such/dir/ckpt.h5")) {
             guard case .io? = $0 as? StoreError else { return XCTFail("\($0)") }
