@@ -1,0 +1,170 @@
+import Foundation
+import Tensor
+
+/// One training or evaluation batch.
+public struct Batch: Equatable, Sendable {
+    /// n x 1 x size x size, NCHW, normalized (and augmented).
+    public var images: [Float]
+    public var labels: [Int]
+    /// n x classes when Mixup/CutMix is on, else nil.
+    public var softLabels: [Float]?
+    /// Each sample's index in its source file (e.g. 0..<60000 for the training file).
+    public var indices: [Int]
+    /// Position of this batch within its epoch.
+    public var step: Int
+
+    public var count: Int { labels.count }
+}
+
+/// The batches of one epoch as a pure function of (dataset, seed, epoch, step): the
+/// epoch's order comes from `RandomGenerator(seed: seed, stream: epoch, 0xFFFF_FFFF)`, the
+/// augmentation of sample i from `RandomGenerator(seed: seed, stream: epoch, i)` (i its
+/// source index) and the batch's Mixup/CutMix from stream (epoch, 0xFFFF_FFFE, step).
+/// So a resumed run, or any thread, sees the same batches.
+public struct EpochPlan: Sendable {
+    public let dataset: ImageDataset
+    public let batchSize: Int
+    public let epoch: Int
+    public let seed: UInt64
+    public let augmentation: Augmentation
+    public let dropLast: Bool
+    /// Positions in `dataset`, in this epoch's order.
+    public let order: [Int]
+
+    public init(dataset: ImageDataset, batchSize: Int, epoch: Int, seed: UInt64,
+                augmentation: Augmentation, shuffle: Bool = true, dropLast: Bool) {
+        precondition(batchSize > 0, "batch size must be positive")
+        self.dataset = dataset
+        self.batchSize = batchSize
+        self.epoch = epoch
+        self.seed = seed
+        self.augmentation = augmentation
+        self.dropLast = dropLast
+        var order = Array(0..<dataset.count)
+        if shuffle {
+            var rng = RandomGenerator(seed: seed, stream: UInt64(epoch), 0xFFFF_FFFF)
+            rng.shuffle(&order)
+        }
+        self.order = order
+    }
+
+    public var stepCount: Int {
+        dropLast ? dataset.count / batchSize : (dataset.count + batchSize - 1) / batchSize
+    }
+
+    public func batch(at step: Int) -> Batch {
+        precondition(step >= 0 && step < stepCount, "step \(step) outside 0..<\(stepCount)")
+        let positions = Array(order[(step * batchSize)..<min((step + 1) * batchSize, order.count)])
+        let pixels = dataset.pixelsPerImage, size = dataset.size
+        var images = [Float](repeating: 0, count: positions.count * pixels)
+        var scratch = [Float](repeating: 0, count: pixels)
+        images.withUnsafeMutableBufferPointer { all in
+            scratch.withUnsafeMutableBufferPointer { scratch in
+                for (k, position) in positions.enumerated() {
+                    let image = UnsafeMutableBufferPointer(rebasing: all[(k * pixels)..<((k + 1) * pixels)])
+                    dataset.writeRawImage(at: position, into: image)
+                    var rng = RandomGenerator(seed: seed, stream: UInt64(epoch), UInt64(dataset.sourceIndices[position]))
+                    augmentation.apply(to: image, size: size, mean: dataset.mean, std: dataset.std,
+                                       scratch: scratch, rng: &rng)
+                }
+            }
+        }
+        let labels = positions.map { dataset.labels[$0] }
+        var soft: [Float]?
+        if let mix = augmentation.mix {
+            var rng = RandomGenerator(seed: seed, stream: UInt64(epoch), 0xFFFF_FFFE, UInt64(step))
+            soft = mix.apply(images: &images, labels: labels, size: size, classes: dataset.classCount, rng: &rng)
+        }
+        return Batch(images: images, labels: labels, softLabels: soft,
+                     indices: positions.map { dataset.sourceIndices[$0] }, step: step)
+    }
+}
+
+/// Yields an epoch's batches from `startStep` on, prepared on a background thread at
+/// most `prefetch` batches ahead while the caller runs its step. Batches do not depend on
+/// the threading: each is `EpochPlan.batch(at:)`.
+public final class BatchLoader: Sequence, IteratorProtocol {
+    public let plan: EpochPlan
+    public let startStep: Int
+    private let queue: BoundedQueue
+    private var nextStep: Int
+
+    public init(dataset: ImageDataset, batchSize: Int, epoch: Int, seed: UInt64, augmentation: Augmentation,
+                shuffle: Bool = true, dropLast: Bool, startStep: Int = 0, prefetch: Int = 2) {
+        let plan = EpochPlan(dataset: dataset, batchSize: batchSize, epoch: epoch, seed: seed,
+                             augmentation: augmentation, shuffle: shuffle, dropLast: dropLast)
+        precondition(startStep >= 0 && startStep <= plan.stepCount, "start step \(startStep) outside 0...\(plan.stepCount)")
+        self.plan = plan
+        self.startStep = startStep
+        self.nextStep = startStep
+        let queue = BoundedQueue(capacity: Swift.max(prefetch, 1))
+        self.queue = queue
+        let steps = startStep..<plan.stepCount
+        // The thread holds the plan and queue, not the loader, so dropping the loader stops it.
+        let thread = Thread {
+            for step in steps {
+                guard queue.push(plan.batch(at: step)) else { return }
+            }
+        }
+        thread.name = "BatchLoader epoch \(epoch)"
+        thread.start()
+    }
+
+    deinit { queue.cancel() }
+
+    public var stepCount: Int { plan.stepCount }
+
+    public func next() -> Batch? {
+        guard nextStep < plan.stepCount else { return nil }
+        nextStep += 1
+        return queue.pop()
+    }
+}
+
+/// A blocking FIFO of at most `capacity` batches shared by one producer and one consumer.
+final class BoundedQueue: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var items = [Batch]()
+    private var cancelled = false
+    private let capacity: Int
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    /// Blocks while full; returns false once cancelled.
+    func push(_ batch: Batch) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while items.count >= capacity && !cancelled { condition.wait() }
+        if cancelled { return false }
+        items.append(batch)
+        condition.broadcast()
+        return true
+    }
+
+    func pop() -> Batch {
+        condition.lock()
+        defer { condition.unlock() }
+        while items.isEmpty { condition.wait() }
+        let batch = items.removeFirst()
+        condition.broadcast()
+        return batch
+    }
+
+    func cancel() {
+        condition.lock()
+        cancelled = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    var bufferedCount: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return items.count
+    }
+}
+
+extension BatchLoader {
+    /// Batches prepared and waiting (at most `prefetch`).
+    var queueDepthForTesting: Int { queue.bufferedCount }
+}

@@ -1,1 +1,0 @@
-// The Data module; see ../shared/DESIGN.md for its place in the layers.
