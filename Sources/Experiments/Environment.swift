@@ -42,11 +42,11 @@ public struct EnvironmentReport: Codable {
     }
 
     static var compiledWith: String {
-        #if swift(>=6.4)
+        #if compiler(>=6.4)
         return ">= 6.4"
-        #elseif swift(>=6.3)
+        #elseif compiler(>=6.3)
         return "6.3"
-        #elseif swift(>=6.2)
+        #elseif compiler(>=6.2)
         return "6.2"
         #else
         return "< 6.2"

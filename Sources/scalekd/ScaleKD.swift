@@ -25,3 +25,25 @@ struct EnvCommand: ParsableCommand {
         }
     }
 }
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Time the engine against PyTorch on the same CPU (tools/bench_torch.py, when torch is importable).")
+    @Option(help: "Path of the PyTorch reference script.") var torchScript = "tools/bench_torch.py"
+    @Flag(help: "Skip PyTorch even if it is installed.") var noTorch = false
+
+    func run() throws {
+        let env = EnvironmentReport.current()
+        print("BLAS kernel \(env.blasKernel) (\(env.blasKernelReason)), \(env.blasThreads) BLAS threads, \(env.loopThreads) loop threads; CPU \(env.cpu)")
+        var rows = Bench.sgemm()
+        rows.append(Bench.conv2d())
+        rows.append(Bench.attention())
+        if !noTorch, let torch = Bench.torchFigures(script: torchScript, threads: env.blasThreads) {
+            for i in rows.indices { rows[i].torch = torch[rows[i].name] }
+        } else if !noTorch {
+            print("(PyTorch not importable: install it with `pip install torch` for the side-by-side column)")
+        }
+        print(Bench.table(rows))
+    }
+}

@@ -1,0 +1,38 @@
+# The ScaleKD replication suite. `make table3` and `make test` are the two entry points.
+SHELL := /bin/bash
+SCALE ?= small
+SWIFT ?= swift
+PACKAGES := libopenblas-dev libfftw3-dev libpng-dev libhdf5-dev zlib1g-dev dataset-fashion-mnist hdf5-tools pkg-config
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+SCALEKD := .build/release/scalekd
+TABLES := $(foreach n,1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16,table$(n))
+
+.PHONY: setup build test bench env clean $(TABLES)
+
+# Installs the Debian packages only when one is missing (apt-get update first, then).
+setup:
+	@missing=""; for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	else echo "setup: all Debian packages present"; fi
+
+build: setup
+	$(SWIFT) build -c release
+
+test: setup
+	$(SWIFT) test -c release
+
+env: build
+	$(SCALEKD) env
+
+# Engine vs PyTorch on this CPU (PyTorch column when `python3 -c 'import torch'` works).
+bench: build
+	$(SCALEKD) bench
+
+# Paper tables: `make table3` (small scale), `make table3 SCALE=ci` (tiny).
+$(TABLES): build
+	$(SCALEKD) run $@ --scale $(SCALE)
+
+clean:
+	rm -rf .build
