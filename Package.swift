@@ -39,8 +39,8 @@ let package = Package(
         ]),
 
         // Shared test helpers (gradient checks, fixtures); only test targets depend on it.
-        .target(name: "TestSupport", dependencies: ["Tensor"]),
-        .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"]),
+        .target(name: "TestSupport", dependencies: ["Tensor", "Store"]),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"]),
         .testTarget(name: "DataTests", dependencies: ["Data"]),
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
