@@ -1,1 +1,0 @@
-// The Distill module; see ../shared/DESIGN.md for its place in the layers.
