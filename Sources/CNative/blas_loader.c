@@ -124,3 +124,11 @@ int skd_cpu_has(const char *f) { (void)f; return 0; }
 const char *skd_exported_string(const char *symbol) {
     return (const char *)dlsym(RTLD_DEFAULT, symbol);
 }
+
+#include <malloc.h>
+void skd_configure_allocator(void) {
+#ifdef M_MMAP_THRESHOLD
+    mallopt(M_MMAP_THRESHOLD, 1 << 30);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+#endif
+}

@@ -32,13 +32,15 @@ struct BenchCommand: ParsableCommand {
         abstract: "Time the engine against PyTorch on the same CPU (tools/bench_torch.py, when torch is importable).")
     @Option(help: "Path of the PyTorch reference script.") var torchScript = "tools/bench_torch.py"
     @Flag(help: "Skip PyTorch even if it is installed.") var noTorch = false
+    @Option(help: "Only workloads whose name contains this text.") var only: String?
 
     func run() throws {
         let env = EnvironmentReport.current()
         print("BLAS kernel \(env.blasKernel) (\(env.blasKernelReason)), \(env.blasThreads) BLAS threads, \(env.loopThreads) loop threads; CPU \(env.cpu)")
-        var rows = Bench.sgemm()
-        rows.append(Bench.conv2d())
-        rows.append(Bench.attention())
+        let wanted = { (name: String) in only.map { name.contains($0) } ?? true }
+        var rows = wanted("sgemm") ? Bench.sgemm() : []
+        if wanted("conv2d") { rows.append(Bench.conv2d()) }
+        if wanted("attention") { rows.append(Bench.attention()) }
         if !noTorch, let torch = Bench.torchFigures(script: torchScript, threads: env.blasThreads) {
             for i in rows.indices { rows[i].torch = torch[rows[i].name] }
         } else if !noTorch {

@@ -29,4 +29,6 @@ int skd_cpu_has(const char *feature);
 
 /// A C string exported by an already-loaded library (e.g. "fftwf_version"), or NULL.
 const char *skd_exported_string(const char *symbol);
+/// Keeps freed large blocks in the heap instead of returning them to the kernel.
+void skd_configure_allocator(void);
 #endif
