@@ -42,6 +42,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Tensor", "Store"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"]),
+        .testTarget(name: "DistillTests", dependencies: ["Distill", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "DataTests", dependencies: ["Data"]),
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
         .testTarget(name: "PlotTests", dependencies: ["Plot"]),

@@ -61,3 +61,16 @@ public func assertClose(_ a: [Float], _ b: [Float], atol: Float = 1e-5, rtol: Fl
     }
     if at >= 0 { XCTFail("\(what): element \(at): \(a[at]) vs \(b[at])", file: file, line: line) }
 }
+
+/// Norm-wise relative error ||a - b|| / ||b|| below `tolerance`: the measure for long
+/// float32 chains, where single tiny elements carry rounding far above their own size.
+public func assertRelativeError(_ a: [Float], _ b: [Float], below tolerance: Double, _ what: String = "",
+                                file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertEqual(a.count, b.count, "\(what): sizes differ", file: file, line: line)
+    var diff = 0.0, ref = 0.0
+    for (x, y) in zip(a, b) { diff += Double(x - y) * Double(x - y); ref += Double(y) * Double(y) }
+    let rel = diff.squareRoot() / max(ref.squareRoot(), 1e-30)
+    // A tensor whose true value is zero (e.g. a conv bias before batch norm) is judged absolutely.
+    if ref.squareRoot() < 1e-6 { XCTAssertLessThan(diff.squareRoot(), 1e-6, "\(what): absolute error", file: file, line: line); return }
+    XCTAssertLessThan(rel, tolerance, "\(what): relative error \(rel)", file: file, line: line)
+}
