@@ -1,4 +1,5 @@
 import ArgumentParser
+import Distill
 import Experiments
 import Foundation
 
@@ -7,7 +8,8 @@ struct ScaleKDCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scalekd",
         abstract: "The ScaleKD replication suite: paper tables as declared experiments on a Swift tensor engine.",
-        subcommands: [EnvCommand.self, BenchCommand.self])
+        subcommands: [EnvCommand.self, ModelsCommand.self, TrainCommand.self, DistillCommand.self, TeachersCommand.self,
+                      BenchCommand.self])
 }
 
 struct EnvCommand: ParsableCommand {
@@ -48,4 +50,79 @@ struct BenchCommand: ParsableCommand {
         }
         print(Bench.table(rows))
     }
+}
+
+/// Options shared by the commands that train.
+struct RunOptions: ParsableArguments {
+    @Option(help: "ci, small or paper.") var scale = "small"
+    @Option(help: "Epochs (default: the scale's).") var epochs: Int?
+    @Option(help: "Batch size (default: the scale's).") var batchSize: Int?
+    @Option(help: "traditional or advanced.") var strategy = "advanced"
+    @Option(help: "Seed of initialisation, batches and augmentation.") var seed: UInt64 = 0
+    @Option(help: "Run cache directory.") var runs = "runs"
+
+    func config(model: String, method: MethodConfig? = nil, teacher: String? = nil) throws -> RunConfig {
+        let d = try ScaleDefaults.named(scale)
+        guard let s = TrainingStrategy.named(strategy) else { throw ValidationError("unknown strategy '\(strategy)'") }
+        return RunConfig(model: model, split: d.studentSplit, strategy: s, epochs: epochs ?? d.studentEpochs,
+                         batchSize: batchSize ?? d.batchSize, seed: seed, method: method, teacher: teacher, scale: scale)
+    }
+}
+
+func train(_ config: RunConfig, runs: String) throws {
+    let env = EnvironmentReport.current()
+    print("BLAS \(env.blasKernel), \(env.blasThreads) threads | run \(config.key) under \(runs)/")
+    let data = try DataCatalog()
+    let cache = RunCache(root: runs)
+    let trainSet = data.trainSet(config.split), testSet = data.testSet(config.split)
+    print("train on \(trainSet.name) (\(trainSet.count) images), evaluate on \(testSet.name) (\(testSet.count) images)")
+    let result = try cache.withLock(config) { () -> RunResult? in
+        let objective = try makeObjective(for: config) { try TeacherStore().load($0) }
+        let trainer = Trainer(config: config, runDirectory: cache.directory(for: config), objective: objective,
+                              trainSet: trainSet, testSet: testSet)
+        return try trainer.run()
+    }
+    if let r = result {
+        print(String(format: "%@: test top-1 %.2f%% (top-5 %.2f%%), last epoch; %.0f s, %.0f images/s",
+                     config.model, r.top1, r.top5, r.wallSeconds, r.imagesPerSecond))
+    }
+}
+
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "train", abstract: "Train one model on the student subset (cached, resumable).")
+    @Option(help: "Model preset (`scalekd models`).") var model: String
+    @OptionGroup var options: RunOptions
+
+    func run() throws { try train(try options.config(model: model), runs: options.runs) }
+}
+
+struct DistillCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "distill", abstract: "Distil a student from a pre-trained teacher.")
+    @Option(help: "Teacher preset (pre-trained, data/teachers/).") var teacher: String
+    @Option(help: "Student preset.") var student: String
+    @Option(help: "baseline, kd, fd, dkd, dist or scalekd.") var method = "scalekd"
+    @OptionGroup var options: RunOptions
+
+    func run() throws {
+        try train(try options.config(model: student, method: MethodConfig(name: method), teacher: teacher), runs: options.runs)
+    }
+}
+
+struct TeachersCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "teachers", abstract: "Pre-train the small-scale teachers on the 60k set and record them (resumable).")
+    @Option(help: "Only these teachers (comma-separated).") var only: String?
+    @Option(help: "small (or ci for a smoke test).") var scale = "small"
+    @Option(help: "Run cache directory.") var runs = "runs"
+
+    func run() throws {
+        try TeacherStore().build(names: only.map { $0.split(separator: ",").map(String.init) }, scale: scale,
+                                 cache: RunCache(root: runs), data: try DataCatalog())
+    }
+}
+
+struct ModelsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "models", abstract: "List presets with parameters and FLOPs (multiply-accumulates).")
+    @Option(help: "paper or small/mini.") var scale = "paper"
+
+    func run() throws { print(ModelTable.markdown(scale: scale == "paper" ? .paper : .mini)) }
 }

@@ -1,0 +1,144 @@
+import Data
+import Distill
+import Foundation
+import Models
+import NN
+import Tensor
+
+/// Default data, epochs and batch size of each scale (tables may override any of them).
+public struct ScaleDefaults {
+    public let name: String
+    public let studentSplit: DataSplit
+    public let pretrainSplit: DataSplit
+    public let studentEpochs: Int
+    public let batchSize: Int
+
+    public static func named(_ name: String) throws -> ScaleDefaults {
+        switch name {
+        case "ci":
+            return ScaleDefaults(name: "ci", studentSplit: DataSplit(train: .student, perClass: 20, testPerClass: 50),
+                                 pretrainSplit: DataSplit(train: .student, perClass: 100, testPerClass: 50),
+                                 studentEpochs: 2, batchSize: 32)
+        case "small":
+            return ScaleDefaults(name: "small", studentSplit: DataSplit(train: .student, perClass: 100),
+                                 pretrainSplit: DataSplit(train: .pretrain), studentEpochs: 60, batchSize: 64)
+        case "paper":
+            throw ExperimentError.paperScaleNeedsData
+        default:
+            throw ExperimentError.unknownScale(name)
+        }
+    }
+}
+
+public enum ExperimentError: Error, CustomStringConvertible {
+    case unknownScale(String)
+    case paperScaleNeedsData
+    case teacherMissing(String, String)
+    case notATeacher(String)
+
+    public var description: String {
+        switch self {
+        case .unknownScale(let s): return "unknown scale '\(s)' (use ci, small or paper)"
+        case .paperScaleNeedsData:
+            return "paper scale needs ImageNet in the folder layout and paper-size teacher weights; see README (not run on this machine)"
+        case let .teacherMissing(name, how): return "no pre-trained teacher '\(name)': \(how)"
+        case .notATeacher(let n): return "'\(n)' cannot be a teacher (it has no forwardLastStage)"
+        }
+    }
+}
+
+/// Loads Fashion-MNIST once per process and cuts the splits runs ask for.
+public final class DataCatalog {
+    public let fashion: FashionMNIST
+
+    public init() throws {
+        fashion = try FashionMNIST.load(manifest: try FashionMNISTManifest.locate())
+    }
+
+    public func trainSet(_ s: DataSplit) -> ImageDataset {
+        switch s.train {
+        case .pretrain: return fashion.teacherPretrainSet
+        case .student: return fashion.studentSubset(perClass: s.perClass, seed: s.subsetSeed)
+        }
+    }
+
+    public func testSet(_ s: DataSplit) -> ImageDataset {
+        if let k = s.testPerClass { return fashion.ciTestSet(perClass: k, seed: s.subsetSeed) }
+        return fashion.testSet
+    }
+}
+
+/// Builds a model preset with a seed, failing clearly for unknown names.
+public func buildModel(_ name: String, seed: UInt64) throws -> ImageClassifier {
+    guard let p = Zoo.preset(named: name) else { throw TrainingError.unknownModel(name) }
+    var rng = RandomGenerator(seed: seed, stream: 0x5EED)
+    return p.build(&rng)
+}
+
+/// The runs/ cache: one directory per run key, guarded by an exclusive lock so two
+/// processes never train the same run at once.
+public struct RunCache {
+    public let root: String
+
+    public init(root: String = "runs") { self.root = root }
+
+    public func directory(for config: RunConfig) -> String { "\(root)/\(config.key)" }
+
+    /// Runs `body` holding the run's lock (waits, with a message, if another process has it).
+    public func withLock<T>(_ config: RunConfig, _ body: () throws -> T) throws -> T {
+        let dir = directory(for: config)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let fd = open(dir + "/.lock", O_CREAT | O_RDWR, 0o644)
+        guard fd >= 0 else { throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: dir + "/.lock"]) }
+        defer { close(fd) }
+        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            print("waiting for another process training run \(config.key) (\(config.model))...")
+            flock(fd, LOCK_EX)
+        }
+        defer { flock(fd, LOCK_UN) }
+        let configPath = dir + "/config.json"
+        if !FileManager.default.fileExists(atPath: configPath) {
+            try writeAtomically(Data(config.canonicalJSON.utf8), to: configPath)
+        }
+        return try body()
+    }
+
+    public func result(for config: RunConfig) -> RunResult? {
+        guard let d = FileManager.default.contents(atPath: directory(for: config) + "/result.json") else { return nil }
+        return try? JSONDecoder().decode(RunResult.self, from: d)
+    }
+}
+
+/// Turns a run config into its objective (plain or distilled), loading the teacher.
+public func makeObjective(for config: RunConfig, teacherLoader: (String) throws -> TeacherModel) throws -> TrainingObjective {
+    let student = try buildModel(config.model, seed: config.seed)
+    guard let method = config.method, method.name != MethodKind.baseline.rawValue else {
+        return SupervisedObjective(student: student, labelSmoothing: config.strategy.labelSmoothing)
+    }
+    guard let kind = MethodKind(rawValue: method.name) else { throw TrainingError.unknownModel("method \(method.name)") }
+    guard let teacherName = config.teacher else { throw ExperimentError.teacherMissing("(none)", "the method needs a teacher") }
+    let teacher = try teacherLoader(teacherName)
+    var rng = RandomGenerator(seed: config.seed, stream: 0xD157)
+    return Distiller(teacher: teacher, student: student, kind: kind, options: ScaleKDOptions(method),
+                     labelSmoothing: config.strategy.labelSmoothing, rng: &rng)
+}
+
+extension ScaleKDOptions {
+    /// Reads the switches of a method config (missing keys keep the defaults).
+    public init(_ m: MethodConfig) {
+        self.init()
+        if let v = m.flags["cap"] { cap = v }
+        if let v = m.flags["dfm"] { dfm = v }
+        if let v = m.flags["tpp"] { tpp = v }
+        if let v = m.flags["kd"] { kd = v }
+        if let v = m.options["alpha_spatial"] { alphaSpatial = Float(v) }
+        if let v = m.options["alpha_frequency"] { alphaFrequency = Float(v) }
+        if let b = m.options["beta"] { setBeta(Float(b), lambda: Float(m.options["lambda"] ?? 0.14)) }
+        if let v = m.options["kd_weight"] { kdWeight = Float(v) }
+        if let v = m.options["kd_temperature"] { kdTemperature = Float(v) }
+        if let v = m.options["softmax_scale"] { softmaxScale = Float(v) }
+        if let h3 = m.options["heads_s3"], let h4 = m.options["heads_s4"] { heads = [Int(h3), Int(h4)] }
+        let s3 = m.flags["stage3"] ?? true, s4 = m.flags["stage4"] ?? true
+        stages = (s3 ? [3] : []) + (s4 ? [4] : [])
+    }
+}
