@@ -9,7 +9,7 @@ struct ScaleKDCommand: ParsableCommand {
         commandName: "scalekd",
         abstract: "The ScaleKD replication suite: paper tables as declared experiments on a Swift tensor engine.",
         subcommands: [EnvCommand.self, ModelsCommand.self, TrainCommand.self, DistillCommand.self, TeachersCommand.self,
-                      BenchCommand.self])
+                      RunTableCommand.self, ReportCommand.self, BenchCommand.self])
 }
 
 struct EnvCommand: ParsableCommand {
@@ -125,4 +125,31 @@ struct ModelsCommand: ParsableCommand {
     @Option(help: "paper or small/mini.") var scale = "paper"
 
     func run() throws { print(ModelTable.markdown(scale: scale == "paper" ? .paper : .mini)) }
+}
+
+struct RunTableCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "run", abstract: "Run a paper table (tables/tableNN.yaml): train what the cache lacks, write tables/out/.")
+    @Argument(help: "table3, table03 or 3") var table: String
+    @Option(help: "ci, small or paper.") var scale = "small"
+    @Option(help: "Seeds (default: the table's plan).") var seeds: Int?
+    @Option(help: "Run cache directory.") var runs = "runs"
+
+    func run() throws {
+        let digits = table.filter(\.isNumber)
+        guard let n = Int(digits) else { throw ValidationError("name a table: table3, table03 or 3") }
+        let path = String(format: "tables/table%02d.yaml", n)
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw ValidationError("\(path) does not exist: table \(n) has no spec yet (see tables/README.md to add one)")
+        }
+        let spec = try TableSpec.load(path)
+        let runner = try TableRunner(spec: spec, scale: scale, seeds: seeds, cache: RunCache(root: runs), data: try DataCatalog())
+        let result = try runner.run()
+        print(String(format: "table %d at %@ scale: %d claims; outputs in tables/out/table%02d.md", n, scale, result.claims.count, n))
+        for c in result.claims { print("  \(c.verdict.rawValue): \(c.statement) — \(c.evidence)") }
+    }
+}
+
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "report", abstract: "Regenerate REPORT.md from tables/out/.")
+    func run() throws { try Report.generate(); print("wrote REPORT.md") }
 }

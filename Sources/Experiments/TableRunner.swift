@@ -1,0 +1,170 @@
+import Data
+import Distill
+import Foundation
+import Models
+import Store
+import Tensor
+
+/// A measured cell: one value per seed (top-1 %, or a derived quantity).
+public struct CellValues: Codable {
+    public var values: [Double]
+    public var mean: Double { values.reduce(0, +) / Double(max(values.count, 1)) }
+    public var std: Double {
+        guard values.count > 1 else { return 0 }
+        let m = mean
+        return (values.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(values.count - 1)).squareRoot()
+    }
+}
+
+/// Everything a table run produced, kept as JSON beside the markdown.
+public struct TableResult: Codable {
+    public var table: Int
+    public var title: String
+    public var scale: String
+    public var seeds: Int
+    public var cells: [String: [String: CellValues]]
+    public var runKeys: [String: [String: [String]]]
+    public var claims: [ClaimResult]
+    public var wallSeconds: Double
+    public var environment: [String: String]
+}
+
+/// Resolves a table spec at a scale into runs, trains what the cache lacks, and
+/// assembles cells, claims and outputs.
+public final class TableRunner {
+    public let spec: TableSpec
+    public let scale: String
+    public let seeds: Int
+    public let cache: RunCache
+    public let outputDirectory: String
+    let data: DataCatalog
+    let teachers: TeacherStore
+    var teacherCache: [String: TeacherModel] = [:]
+
+    public init(spec: TableSpec, scale: String, seeds: Int? = nil, cache: RunCache = RunCache(),
+                outputDirectory: String = "tables/out", data: DataCatalog, teachers: TeacherStore = TeacherStore()) throws {
+        guard let plan = spec.plan[scale] else {
+            throw SpecError(file: "table \(spec.table)", line: nil, message: "no plan for scale '\(scale)'")
+        }
+        self.spec = spec
+        self.scale = scale
+        self.seeds = seeds ?? plan.seeds
+        self.cache = cache
+        self.outputDirectory = outputDirectory
+        self.data = data
+        self.teachers = teachers
+    }
+
+    var plan: ScalePlan { spec.plan[scale]! }
+
+    /// The run config of one (row, column, seed).
+    public func config(row: RowSpec, column: String, seed: Int) throws -> RunConfig {
+        let run = row.runs![column]!
+        guard let strategy = TrainingStrategy.named(run.strategy ?? plan.strategy ?? "advanced") else {
+            throw SpecError(file: "table \(spec.table)", line: nil, message: "unknown strategy in row \(row.id)")
+        }
+        let perClass = run.perClass ?? plan.perClass ?? 100
+        var split = DataSplit(train: .student, perClass: perClass, testPerClass: plan.testPerClass)
+        var epochs = run.epochs ?? plan.epochs
+        if run.pretrain == true {
+            // ci scale: a 5x larger subset stands in for the 60k pre-training set.
+            split = scale == "ci" ? DataSplit(train: .student, perClass: perClass * 5, subsetSeed: 1, testPerClass: plan.testPerClass)
+                                  : DataSplit(train: .pretrain, testPerClass: plan.testPerClass)
+            epochs = run.epochs ?? plan.pretrainEpochs ?? epochs
+        }
+        let method = MethodConfig(name: run.method, options: run.options ?? [:], flags: run.flags ?? [:])
+        let isBaseline = run.method == MethodKind.baseline.rawValue
+        var initKey: String? = nil
+        if let from = run.initFrom { initKey = try config(row: row, column: from, seed: seed).key }
+        return RunConfig(model: run.student ?? row.models["student"]!, split: split, strategy: strategy, epochs: epochs,
+                         batchSize: plan.batchSize ?? 64, seed: UInt64(seed),
+                         method: isBaseline ? nil : method, teacher: isBaseline ? nil : (run.teacher ?? row.models["teacher"]),
+                         initFrom: initKey, scale: scale)
+    }
+
+    /// Pre-trained teacher: committed ones at small scale; at ci scale a tiny one trained here.
+    func teacher(_ name: String) throws -> TeacherModel {
+        if let t = teacherCache[name] { return t }
+        let t: TeacherModel
+        if scale == "ci" {
+            let config = try TeacherStore.pretrainConfig(name, epochs: 1, scale: "ci")
+            let dir = cache.directory(for: config)
+            _ = try cache.withLock(config) {
+                let model = try buildModel(name, seed: config.seed)
+                return try Trainer(config: config, runDirectory: dir,
+                                   objective: SupervisedObjective(student: model, labelSmoothing: config.strategy.labelSmoothing),
+                                   trainSet: data.trainSet(config.split), testSet: data.testSet(config.split)).run()
+            }
+            guard let m = try buildModel(name, seed: 0) as? TeacherModel else { throw ExperimentError.notATeacher(name) }
+            try StateIO.load(try Checkpoint.load(from: dir + "/checkpoint.h5").parameters, into: m.namedTensors(), path: dir)
+            m.freeze()
+            m.setTraining(false)
+            t = m
+        } else {
+            t = try teachers.load(name)
+        }
+        teacherCache[name] = t
+        return t
+    }
+
+    /// Trains (or takes from the cache) one run.
+    func result(of config: RunConfig) throws -> RunResult {
+        if let r = cache.result(for: config) { return r }
+        return try cache.withLock(config) {
+            let objective = try makeObjective(for: config) { try self.teacher($0) }
+            if let key = config.initFrom {
+                // Fine-tuning: the student starts from another run's final weights.
+                let path = "\(cache.root)/\(key)/checkpoint.h5"
+                let params = try Checkpoint.load(from: path).parameters
+                let stripped = Dictionary(uniqueKeysWithValues: params.map { ($0.key.hasPrefix("student.") ? String($0.key.dropFirst(8)) : $0.key, $0.value) })
+                try StateIO.load(stripped, into: objective.student.namedTensors(), path: path)
+            }
+            let trainer = Trainer(config: config, runDirectory: cache.directory(for: config), objective: objective,
+                                  trainSet: data.trainSet(config.split), testSet: data.testSet(config.split))
+            return try trainer.run()!
+        }
+    }
+
+    /// Runs the whole table and writes its outputs.
+    @discardableResult
+    public func run() throws -> TableResult {
+        let started = Date()
+        var cells: [String: [String: CellValues]] = [:]
+        var keys: [String: [String: [String]]] = [:]
+        // Runs in dependency order: a column that fine-tunes from another comes after it.
+        for row in spec.rows {
+            let order = (row.runs ?? [:]).keys.sorted { a, b in
+                let da = row.runs![a]!.initFrom == nil ? 0 : 1, db = row.runs![b]!.initFrom == nil ? 0 : 1
+                return da != db ? da < db : a < b
+            }
+            for column in order {
+                for seed in 0..<seeds {
+                    let config = try config(row: row, column: column, seed: seed)
+                    print("== table \(spec.table) [\(scale)] row \(row.id), \(column), seed \(seed): run \(config.key)")
+                    let r = try result(of: config)
+                    cells[row.id, default: [:]][column, default: CellValues(values: [])].values.append(r.top1)
+                    keys[row.id, default: [:]][column, default: []].append(config.key)
+                }
+            }
+            for col in spec.columns where col.kind == .derived {
+                if let v = TableRunner.derive(col.formula!, cells[row.id] ?? [:], seeds: seeds) { cells[row.id, default: [:]][col.id] = v }
+            }
+        }
+        let claims = (spec.claims ?? []).map { ClaimEvaluator.evaluate($0, cells: cells, rows: spec.rows.map(\.id)) }
+        let env = EnvironmentReport.current()
+        let result = TableResult(table: spec.table, title: spec.title, scale: scale, seeds: seeds, cells: cells, runKeys: keys,
+                                 claims: claims, wallSeconds: Date().timeIntervalSince(started),
+                                 environment: Dictionary(uniqueKeysWithValues: env.lines.map { ($0.0, $0.1) }))
+        try TableOutput(spec: spec, result: result, directory: outputDirectory, teachers: teachers).write()
+        return result
+    }
+
+    /// Per-seed evaluation of "a - b", "a + b", "a / b" or "a * b" over column ids.
+    static func derive(_ formula: String, _ row: [String: CellValues], seeds: Int) -> CellValues? {
+        let parts = formula.split(separator: " ").map(String.init)
+        guard parts.count == 3, let a = row[parts[0]], let b = row[parts[2]], a.values.count == b.values.count else { return nil }
+        let op: (Double, Double) -> Double
+        switch parts[1] { case "-": op = (-); case "+": op = (+); case "/": op = (/); case "*": op = (*); default: return nil }
+        return CellValues(values: zip(a.values, b.values).map(op))
+    }
+}

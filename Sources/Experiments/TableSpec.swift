@@ -1,0 +1,186 @@
+import Foundation
+import Yams
+
+/// One paper table as data (tables/tableNN.yaml). See tables/README.md for the format.
+public struct TableSpec: Codable {
+    public var table: Int
+    public var title: String
+    public var caption: String?
+    /// Where the paper's numbers come from (PAPER-NUMBERS.md tags).
+    public var source: String
+    public var notes: [String]?
+    public var columns: [ColumnSpec]
+    public var rows: [RowSpec]
+    /// Per-scale defaults of every run of the table (ci, small, paper).
+    public var plan: [String: ScalePlan]
+    public var claims: [ClaimSpec]?
+    public var figures: [FigureSpec]?
+}
+
+public struct ColumnSpec: Codable {
+    public var id: String
+    public var header: String
+    /// label: text from the row's labels; run: a trained run's top-1; derived: a formula
+    /// over other columns; params/flops: counted from the row's model of `model` role;
+    /// paper: a paper-only number (nothing of ours to compare).
+    public var kind: Kind
+    public var formula: String?
+    public var role: String?
+    public enum Kind: String, Codable { case label, run, derived, params, flops, paper, teacherTop1 = "teacher_top1" }
+}
+
+public struct RowSpec: Codable {
+    public var id: String
+    public var labels: [String: String]?
+    /// The paper's numbers by column id; a missing column is "unknown".
+    public var paper: [String: Double]?
+    /// Models of the row by role (teacher, student) at the mini scales.
+    public var models: [String: String]
+    /// Runs by column id.
+    public var runs: [String: RunSpec]?
+}
+
+/// A run as a table declares it; unspecified fields come from the scale's plan.
+public struct RunSpec: Codable {
+    public var method: String
+    public var student: String?
+    public var teacher: String?
+    public var strategy: String?
+    public var epochs: Int?
+    public var flags: [String: Bool]?
+    public var options: [String: Double]?
+    /// Train on the pre-training set (60k) instead of the student subset.
+    public var pretrain: Bool?
+    /// Student subset size per class (default the plan's).
+    public var perClass: Int?
+    /// Start from another column's run of the same row (fine-tuning).
+    public var initFrom: String?
+}
+
+public struct ScalePlan: Codable {
+    public var epochs: Int
+    public var seeds: Int
+    public var batchSize: Int?
+    public var strategy: String?
+    public var perClass: Int?
+    public var testPerClass: Int?
+    public var pretrainEpochs: Int?
+}
+
+/// A paper claim as a predicate over table cells ("row.column" references).
+public struct ClaimSpec: Codable {
+    public var id: String
+    public var statement: String
+    /// greater: `cell` beats every one of `than`.
+    /// allRows: for every row having both, column `cell` beats column `than[0]`.
+    /// increasing: the cells listed in `than` increase in order.
+    public var kind: Kind
+    public var cell: String?
+    public var than: [String]
+    public enum Kind: String, Codable { case greater, allRows = "all_rows", increasing }
+}
+
+public struct FigureSpec: Codable {
+    public var id: String
+    public var kind: String
+    public var title: String
+    public var x: String?
+    public var rows: [String]?
+    public var column: String?
+}
+
+public struct SpecError: Error, CustomStringConvertible {
+    public let file: String
+    public let line: Int?
+    public let message: String
+    public var description: String { "\(file)\(line.map { ":\($0)" } ?? ""): \(message)" }
+}
+
+extension TableSpec {
+    /// Parses and validates a spec; errors name the file and line.
+    public static func load(_ path: String) throws -> TableSpec {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw SpecError(file: path, line: nil, message: "cannot read the file")
+        }
+        let spec: TableSpec
+        do {
+            spec = try YAMLDecoder().decode(TableSpec.self, from: text)
+        } catch let e as YamlError {
+            throw SpecError(file: path, line: nil, message: "not valid YAML: \(e)")
+        } catch let e as DecodingError {
+            let (path2, msg) = describe(e)
+            throw SpecError(file: path, line: line(of: path2, in: text), message: msg)
+        }
+        try spec.validate(file: path, text: text)
+        return spec
+    }
+
+    static func describe(_ e: DecodingError) -> ([CodingKey], String) {
+        func keys(_ p: [CodingKey]) -> String { p.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".") }
+        switch e {
+        case let .keyNotFound(k, c): return (c.codingPath, "missing key '\(k.stringValue)' in \(keys(c.codingPath).isEmpty ? "the spec" : keys(c.codingPath))")
+        case let .typeMismatch(_, c): return (c.codingPath, "wrong type at \(keys(c.codingPath)): \(c.debugDescription)")
+        case let .valueNotFound(_, c): return (c.codingPath, "missing value at \(keys(c.codingPath))")
+        case let .dataCorrupted(c): return (c.codingPath, "invalid value at \(keys(c.codingPath)): \(c.debugDescription)")
+        @unknown default: return ([], "\(e)")
+        }
+    }
+
+    /// The line of the deepest node of `path` that exists.
+    static func line(of path: [CodingKey], in text: String) -> Int? {
+        guard var node = try? Yams.compose(yaml: text) else { return nil }
+        var line = node.mark?.line
+        for key in path {
+            if let i = key.intValue, let seq = node.sequence, i < seq.count { node = seq[i] }
+            else if let m = node.mapping, let v = m[key.stringValue] { node = v }
+            else { break }
+            line = node.mark?.line ?? line
+        }
+        return line
+    }
+
+    func validate(file: String, text: String) throws {
+        func fail(_ msg: String, _ path: [String]) throws -> Never {
+            struct K: CodingKey {
+                var stringValue: String; var intValue: Int?
+                init(_ s: String) { stringValue = s; intValue = Int(s) }
+                init?(stringValue: String) { self.init(stringValue) }
+                init?(intValue: Int) { self.init(String(intValue)) }
+            }
+            throw SpecError(file: file, line: TableSpec.line(of: path.map(K.init), in: text), message: msg)
+        }
+        let columnIDs = Set(columns.map(\.id))
+        if columnIDs.count != columns.count { try fail("duplicate column ids", ["columns"]) }
+        var rowIDs = Set<String>()
+        for (i, c) in columns.enumerated() {
+            if c.kind == .derived && c.formula == nil { try fail("derived column '\(c.id)' needs a formula", ["columns", "\(i)"]) }
+            if (c.kind == .params || c.kind == .flops || c.kind == .teacherTop1) && c.role == nil {
+                try fail("column '\(c.id)' needs a role (teacher or student)", ["columns", "\(i)"])
+            }
+        }
+        for (i, r) in rows.enumerated() {
+            if !rowIDs.insert(r.id).inserted { try fail("duplicate row id '\(r.id)'", ["rows", "\(i)"]) }
+            for k in (r.paper ?? [:]).keys where !columnIDs.contains(k) {
+                try fail("paper value for unknown column '\(k)'", ["rows", "\(i)", "paper"])
+            }
+            for (k, run) in r.runs ?? [:] {
+                guard let col = columns.first(where: { $0.id == k }) else { try fail("run for unknown column '\(k)'", ["rows", "\(i)", "runs"]) }
+                if col.kind != .run { try fail("column '\(k)' is not a run column", ["rows", "\(i)", "runs", k]) }
+                if run.student == nil && r.models["student"] == nil { try fail("run '\(k)' has no student", ["rows", "\(i)", "runs", k]) }
+                if let f = run.initFrom, r.runs?[f] == nil { try fail("initFrom '\(f)' is not a run of this row", ["rows", "\(i)", "runs", k]) }
+            }
+        }
+        for scale in plan.keys where !["ci", "small", "paper"].contains(scale) { try fail("unknown scale '\(scale)'", ["plan", scale]) }
+        for (i, claim) in (claims ?? []).enumerated() {
+            let refs = (claim.cell.map { [$0] } ?? []) + claim.than
+            for ref in refs {
+                let parts = ref.split(separator: ".").map(String.init)
+                let colID = claim.kind == .allRows ? ref : parts.last!
+                if claim.kind != .allRows && (parts.count != 2 || !rowIDs.contains(parts[0])) {
+                    try fail("claim reference '\(ref)' must be row.column with a known row", ["claims", "\(i)"])
+                }
+                if !columnIDs.contains(colID) { try fail("claim reference '\(ref)': unknown column", ["claims", "\(i)"]) }
+            }
+        }
+    }
+}
