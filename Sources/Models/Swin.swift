@@ -92,10 +92,13 @@ public final class WindowAttention: Module {
     public func callAsFunction(_ x: Tensor, mask: Tensor?) -> Tensor {
         let (bw, n, c) = (x.shape[0], x.shape[1], x.shape[2])
         let d = c / heads
-        let qkv = self.qkv(x).reshaped([bw, n, 3, heads, d]).permuted([2, 0, 3, 1, 4])  // [3, B', h, N, d]
-        let q = qkv.sliced(axis: 0, 0..<1).reshaped([bw, heads, n, d])
-        let k = qkv.sliced(axis: 0, 1..<2).reshaped([bw, heads, n, d])
-        let v = qkv.sliced(axis: 0, 2..<3).reshaped([bw, heads, n, d])
+        let qkv = self.qkv(x).reshaped([bw, n, 3, c])
+        // q, k, v [B', h, N, d]; with one head (the wide first stage of the minis) no permute is needed.
+        func part(_ i: Int) -> Tensor {
+            let t = qkv.sliced(axis: 2, i..<(i + 1))
+            return heads == 1 ? t.reshaped([bw, 1, n, d]) : t.reshaped([bw, n, heads, d]).permuted([0, 2, 1, 3])
+        }
+        let (q, k, v) = (part(0), part(1), part(2))
         var logits = q.matmul(k, transposeB: true) * (1 / Float(d).squareRoot())  // [B', h, N, N]
         let bias = relativePositionBias()
         if let mask {
@@ -106,7 +109,8 @@ public final class WindowAttention: Module {
         } else {
             logits = logits + bias
         }
-        return proj(mergeHeads(logits.softmax().matmul(v)))
+        let out = logits.softmax().matmul(v)  // [B', h, N, d]
+        return proj(heads == 1 ? out.reshaped([bw, n, c]) : mergeHeads(out))
     }
 }
 
@@ -289,11 +293,14 @@ public enum Swin {
                    paperParamsM: 87.77, paperGFLOPs: 15.14, isTeacher: true),
             preset("swin-l", SwinConfig(embedDim: 192, depths: [2, 2, 18, 2], heads: [6, 12, 24, 48], window: 7, dropPathRate: 0.2),
                    paperParamsM: 196.53, paperGFLOPs: 34.04, isTeacher: true),
-            // Minis (sized for 2 CPU cores; see SwinTests for the measured throughput).
+            // Minis, sized for 2 CPU cores. Stage 1 (32x32 = 1024 tokens) dominates the time
+            // of everything but the matmuls, so it has one block (no shifted window there)
+            // and the narrowest width; depth goes to the cheap 8x8 and 4x4 stages. As in the
+            // paper, S is a deeper T and B, L are wider and deeper. Measured throughput: SwinTests.
             preset("swin-mini-t", mini(embedDim: 16, depths: [1, 1, 3, 1], heads: [1, 2, 4, 8]), isTeacher: false),
-            preset("swin-mini-s", mini(embedDim: 16, depths: [2, 2, 6, 2], heads: [1, 2, 4, 8]), isTeacher: true),
-            preset("swin-mini-b", mini(embedDim: 24, depths: [2, 2, 6, 2], heads: [1, 2, 4, 8]), isTeacher: true),
-            preset("swin-mini-l", mini(embedDim: 32, depths: [2, 2, 6, 2], heads: [1, 2, 4, 8]), isTeacher: true),
+            preset("swin-mini-s", mini(embedDim: 16, depths: [1, 1, 6, 2], heads: [1, 2, 4, 8]), isTeacher: true),
+            preset("swin-mini-b", mini(embedDim: 20, depths: [1, 1, 6, 3], heads: [1, 2, 4, 8]), isTeacher: true),
+            preset("swin-mini-l", mini(embedDim: 24, depths: [1, 1, 6, 4], heads: [1, 2, 4, 8]), isTeacher: true),
         ]
     }
 }

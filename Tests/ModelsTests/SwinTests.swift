@@ -110,10 +110,12 @@ final class SwinTests: XCTestCase {
         let x = randomTensor([2, 4, 4, 3], seed: 5)
         assertGradientsMatch([x, merge.reduction.weight, merge.norm.weight]) { t in merge(t[0]) }
 
-        let block = SwinBlock(dim: 4, heads: 2, grid: 4, window: 2, shifted: true, mlpRatio: 2, dropPathRate: 0, rng: &rng)
-        XCTAssertEqual(block.shift, 1)
-        let y = randomTensor([2, 4, 4, 4], seed: 6)
-        assertGradientsMatch([y, block.attn.relativePositionBiasTable, block.attn.qkv.weight]) { t in block(t[0]) }
+        for heads in [1, 2] {  // one head takes the no-permute path
+            let block = SwinBlock(dim: 4, heads: heads, grid: 4, window: 2, shifted: true, mlpRatio: 2, dropPathRate: 0, rng: &rng)
+            XCTAssertEqual(block.shift, 1)
+            let y = randomTensor([2, 4, 4, 4], seed: 6)
+            assertGradientsMatch([y, block.attn.relativePositionBiasTable, block.attn.qkv.weight]) { t in block(t[0]) }
+        }
     }
 
     // MARK: mini presets
