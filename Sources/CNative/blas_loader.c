@@ -38,6 +38,9 @@ int skd_blas_load(const char *coretype, char *error, size_t error_len) {
     pthread_mutex_lock(&load_lock);
     if (handle) { pthread_mutex_unlock(&load_lock); return 0; }
     if (coretype && coretype[0]) setenv("OPENBLAS_CORETYPE", coretype, 1);
+    // Idle BLAS threads spin for 2^28 cycles by default, taking a core from the loops
+    // that run between GEMMs; 2^4 makes them sleep almost at once. A user's value wins.
+    setenv("OPENBLAS_THREAD_TIMEOUT", "4", 0);
     const char *tried = "";
     for (int i = 0; candidates[i]; i++) {
         handle = dlopen(candidates[i], RTLD_NOW | RTLD_LOCAL);

@@ -1,4 +1,5 @@
 import Foundation
+import Models
 import NN
 import Tensor
 
@@ -77,6 +78,24 @@ public enum Bench {
         let macs = 128 * perImage
         return BenchRow(name: "self-attention 64 tok, 192 wide, 3 heads fwd+bwd", unit: "images/s", ours: 128 / s,
                         torch: nil, oursGFLOPs: 3 * 2 * macs / s / 1e9, peakRSSMiB: peakRSSMiB)
+    }
+
+    /// Training steps (forward, backward, AdamW) of a zoo preset at batch `batch`.
+    public static func modelTraining(_ preset: ModelPreset, batch: Int = 128, repeats: Int = 5) -> BenchRow {
+        var rng = RandomGenerator(seed: 3)
+        let model = preset.build(&rng)
+        let opt = AdamW(parameterSlots(model.namedParameters(), weightDecay: 0.05))
+        let size = preset.inputSize, c = preset.inputChannels
+        let x = Tensor(shape: [batch, c, size, size], values: (0..<(batch * c * size * size)).map { _ in rng.nextFloat() - 0.5 })
+        let labels = (0..<batch).map { $0 % preset.classes }
+        let s = time(warmup: 1, repeats: repeats) {
+            opt.zeroGradients()
+            model(x).crossEntropy(labels: labels).backward()
+            opt.step(learningRate: 1e-3)
+        }
+        let macs = Double(preset.cost().macs) * Double(batch)
+        return BenchRow(name: "train \(preset.name) batch \(batch)", unit: "images/s", ours: Double(batch) / s, torch: nil,
+                        oursGFLOPs: 3 * 2 * macs / s / 1e9, peakRSSMiB: peakRSSMiB)
     }
 
     /// Runs tools/bench_torch.py (same workloads, 2 threads) and returns name -> value.

@@ -24,7 +24,9 @@ extension Tensor {
             // One GEMM over all rows: [batch*M, K] x [K, N].
             BLAS.sgemm(transB: transposeB, m: batch * m, n: n, k: k, a: pa, lda: lda, b: pb, ldb: ldb, c: pc, ldc: n)
         } else {
-            for i in 0..<batch {
+            // Many small products (window attention): one per loop thread; OpenBLAS runs
+            // products this small on the calling thread.
+            batchedGEMM(batch: batch, work: m * n * k) { i in
                 BLAS.sgemm(transA: transposeA, transB: transposeB, m: m, n: n, k: k,
                            a: pa + i * m * k, lda: lda, b: pb + (sharedB ? 0 : i * k * n), ldb: ldb,
                            c: pc + i * m * n, ldc: n)
@@ -35,7 +37,7 @@ extension Tensor {
             if a.requiresGrad {
                 // dA = dC B^T  (or B dC^T when A was read transposed)
                 a.accumulateGrad { pda in
-                    for i in 0..<batch {
+                    batchedGEMM(batch: batch, work: m * n * k) { i in
                         let gb = pg + i * m * n, bb = pb + (sharedB ? 0 : i * k * n), da = pda + i * m * k
                         if !transposeA {
                             BLAS.sgemm(transB: !transposeB, m: m, n: k, k: n, a: gb, lda: n, b: bb, ldb: ldb, beta: 1, c: da, ldc: lda)
@@ -56,7 +58,8 @@ extension Tensor {
                         }
                         return
                     }
-                    for i in 0..<batch {
+                    // A shared B accumulates from every batch entry: keep that serial.
+                    let body = { (i: Int) in
                         let ab = pa + i * m * k, gb = pg + i * m * n, db = pdb + (sharedB ? 0 : i * k * n)
                         if !transposeB {
                             BLAS.sgemm(transA: !transposeA, m: k, n: n, k: m, a: ab, lda: lda, b: gb, ldb: n, beta: 1, c: db, ldc: ldb)
@@ -64,6 +67,7 @@ extension Tensor {
                             BLAS.sgemm(transA: true, transB: transposeA, m: n, n: k, k: m, a: gb, lda: n, b: ab, ldb: lda, beta: 1, c: db, ldc: ldb)
                         }
                     }
+                    if sharedB { for i in 0..<batch { body(i) } } else { batchedGEMM(batch: batch, work: m * n * k, body) }
                 }
             }
         }
@@ -103,4 +107,11 @@ extension Tensor {
             }
         }
     }
+}
+
+/// Runs `body` for each batch entry: spread over the loop threads when each product is
+/// small (below ~64^3 multiply-adds, where OpenBLAS stays single-threaded), serially otherwise.
+@inline(__always)
+func batchedGEMM(batch: Int, work: Int, _ body: (Int) -> Void) {
+    if batch > 1 && work < 64 * 64 * 64 { parallelForEach(batch, body) } else { for i in 0..<batch { body(i) } }
 }

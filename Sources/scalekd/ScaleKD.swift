@@ -2,6 +2,7 @@ import ArgumentParser
 import Distill
 import Experiments
 import Foundation
+import Models
 
 @main
 struct ScaleKDCommand: ParsableCommand {
@@ -43,6 +44,7 @@ struct BenchCommand: ParsableCommand {
         var rows = wanted("sgemm") ? Bench.sgemm() : []
         if wanted("conv2d") { rows.append(Bench.conv2d()) }
         if wanted("attention") { rows.append(Bench.attention()) }
+        for p in Zoo.presets where p.scale == .mini && wanted("train \(p.name)") { rows.append(Bench.modelTraining(p)) }
         if !noTorch, let torch = Bench.torchFigures(script: torchScript, threads: env.blasThreads) {
             for i in rows.indices { rows[i].torch = torch[rows[i].name] }
         } else if !noTorch {

@@ -29,6 +29,12 @@ int skd_cpu_has(const char *feature);
 
 /// A C string exported by an already-loaded library (e.g. "fftwf_version"), or NULL.
 const char *skd_exported_string(const char *symbol);
+/// GELU (erf form) forward y = x Phi(x), and backward dx += g * GELU'(x).
+void skd_gelu_forward(const float *x, float *y, long n);
+void skd_gelu_backward(const float *x, const float *g, float *dx, long n);
+/// x = exp(x), vectorised (relative error ~2e-7).
+void skd_exp_inplace(float *x, long n);
+
 /// Keeps freed large blocks in the heap instead of returning them to the kernel.
 void skd_configure_allocator(void);
 #endif

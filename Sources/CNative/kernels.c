@@ -1,0 +1,60 @@
+// Elementwise kernels the Swift compiler cannot vectorise (they need exp): plain
+// loops over a branch-free exp, compiled for AVX-512, AVX2 and baseline x86-64, with
+// the best one picked at load time (target_clones).
+#include "cnative.h"
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__clang__)
+#define SKD_CLONES __attribute__((target_clones("arch=skylake-avx512", "arch=haswell", "default")))
+#else
+#define SKD_CLONES
+#endif
+
+// exp(x) for x in float range: 2^k * p(r), r = x - k ln2, |r| <= ln2/2; relative error ~2e-7.
+static inline float skd_exp(float x) {
+    x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
+    float k = __builtin_floorf(x * 1.44269504088896341f + 0.5f);
+    float r = x - k * 0.693359375f + k * 2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    int32_t bits = ((int32_t)k + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return p * scale;
+}
+
+// erf by Abramowitz & Stegun 7.1.26 (absolute error <= 1.5e-7).
+static inline float skd_erf(float v) {
+    float x = __builtin_fabsf(v);
+    float t = 1.0f / (1.0f + 0.3275911f * x);
+    float poly = t * (0.254829592f + t * (-0.284496736f + t * (1.421413741f + t * (-1.453152027f + t * 1.061405429f))));
+    float y = 1.0f - poly * skd_exp(-x * x);
+    return v < 0 ? -y : y;
+}
+
+SKD_CLONES
+void skd_gelu_forward(const float *x, float *y, long n) {
+    for (long i = 0; i < n; i++) y[i] = 0.5f * x[i] * (1.0f + skd_erf(x[i] * 0.70710678118654752f));
+}
+
+SKD_CLONES
+void skd_gelu_backward(const float *x, const float *g, float *dx, long n) {
+    for (long i = 0; i < n; i++) {
+        float v = x[i];
+        float cdf = 0.5f * (1.0f + skd_erf(v * 0.70710678118654752f));
+        float pdf = skd_exp(-0.5f * v * v) * 0.39894228040143268f;
+        dx[i] += g[i] * (cdf + v * pdf);
+    }
+}
+
+SKD_CLONES
+void skd_exp_inplace(float *x, long n) {
+    for (long i = 0; i < n; i++) x[i] = skd_exp(x[i]);
+}
