@@ -7,7 +7,7 @@
 #include <string.h>
 
 #if defined(__x86_64__) && defined(__clang__)
-#define SKD_CLONES __attribute__((target_clones("arch=skylake-avx512", "arch=haswell", "default")))
+#define SKD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define SKD_CLONES
 #endif
