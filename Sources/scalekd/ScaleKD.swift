@@ -113,11 +113,24 @@ struct DistillCommand: ParsableCommand {
 struct TeachersCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "teachers", abstract: "Pre-train the small-scale teachers on the 60k set and record them (resumable).")
     @Option(help: "Only these teachers (comma-separated).") var only: String?
-    @Option(help: "small (or ci for a smoke test).") var scale = "small"
     @Option(help: "Run cache directory.") var runs = "runs"
+    @Flag(help: "Copy unfinished teacher checkpoints to data/teachers/in-progress/ (for committing) and exit.")
+    var saveProgress = false
 
     func run() throws {
-        try TeacherStore().build(names: only.map { $0.split(separator: ",").map(String.init) }, scale: scale,
+        let store = TeacherStore()
+        if saveProgress {
+            for (name, epochs) in TeacherStore.smallScaleTeachers {
+                let config = try TeacherStore.pretrainConfig(name, epochs: epochs, scale: "small")
+                let dir = RunCache(root: runs).directory(for: config)
+                if FileManager.default.fileExists(atPath: dir + "/checkpoint.h5") && !FileManager.default.fileExists(atPath: dir + "/result.json") {
+                    try store.saveInProgress(config, from: dir)
+                    print("saved \(name) (\(config.key)) to \(store.inProgressDirectory(config))")
+                }
+            }
+            return
+        }
+        try store.build(names: only.map { $0.split(separator: ",").map(String.init) }, scale: "small",
                                  cache: RunCache(root: runs), data: try DataCatalog())
     }
 }
