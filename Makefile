@@ -7,7 +7,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SCALEKD := .build/release/scalekd
 TABLES := $(foreach n,1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16,table$(n))
 
-.PHONY: setup build test bench env clean $(TABLES)
+.PHONY: setup build test bench env teachers report clean $(TABLES)
 
 # Installs the Debian packages only when one is missing (apt-get update first, then).
 setup:
@@ -33,6 +33,13 @@ bench: build
 # Paper tables: `make table3` (small scale), `make table3 SCALE=ci` (tiny).
 $(TABLES): build
 	$(SCALEKD) run $@ --scale $(SCALE)
+
+# Pre-train the small-scale teachers on the 60k set (resumable; hours on 2 cores).
+teachers: build
+	$(SCALEKD) teachers
+
+report: build
+	$(SCALEKD) report
 
 clean:
 	rm -rf .build
