@@ -7,7 +7,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SCALEKD := .build/release/scalekd
 TABLES := $(foreach n,1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16,table$(n))
 
-.PHONY: setup build test bench env teachers report clean $(TABLES)
+.PHONY: setup build test bench env teachers figures report clean $(TABLES)
 
 # Installs the Debian packages only when one is missing (apt-get update first, then).
 setup:
@@ -37,6 +37,9 @@ $(TABLES): build
 # Pre-train the small-scale teachers on the 60k set (resumable; hours on 2 cores).
 teachers: build
 	$(SCALEKD) teachers
+
+figures: build
+	$(SCALEKD) figures
 
 report: build
 	$(SCALEKD) report

@@ -10,7 +10,7 @@ struct ScaleKDCommand: ParsableCommand {
         commandName: "scalekd",
         abstract: "The ScaleKD replication suite: paper tables as declared experiments on a Swift tensor engine.",
         subcommands: [EnvCommand.self, ModelsCommand.self, TrainCommand.self, DistillCommand.self, TeachersCommand.self,
-                      RunTableCommand.self, ReportCommand.self, BenchCommand.self])
+                      RunTableCommand.self, ReportCommand.self, FiguresCommand.self, PlotCommand.self, BenchCommand.self])
 }
 
 struct EnvCommand: ParsableCommand {
@@ -167,4 +167,32 @@ struct RunTableCommand: ParsableCommand {
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "report", abstract: "Regenerate REPORT.md from tables/out/.")
     func run() throws { try Report.generate(); print("wrote REPORT.md") }
+}
+
+struct FiguresCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "figures", abstract: "Figures 2 and 5: DCT spectra of the teachers' last-stage features.")
+    @Option(help: "Teachers (comma-separated).") var teachers = "swin-mini-s,swin-mini-b,swin-mini-l,vit-mini-l"
+    @Option(help: "Test images to average over.") var samples = 1600
+
+    func run() throws {
+        let store = TeacherStore()
+        let md = try FigureRunner.spectra(teachers: teachers.split(separator: ",").map(String.init), loader: { try store.load($0) },
+                                          data: try DataCatalog(), scale: "small", samples: samples)
+        print(md)
+    }
+}
+
+struct PlotCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "plot", abstract: "Redraw a figure from its HDF5 data (restyle without retraining).")
+    @Argument(help: "A figure's HDF5 file, e.g. tables/out/figure05-swin-mini-l.h5") var data: String
+    @Option(help: "Output PNG (default: beside the data).") var output: String?
+    @Option(help: "Resolution multiplier (2 for print).") var scale = 1
+    @Option(help: "Channels to draw.") var channels = 24
+
+    func run() throws {
+        let s = try Spectrum.load(from: data)
+        let out = output ?? (data.hasSuffix(".h5") ? String(data.dropLast(3)) + ".png" : data + ".png")
+        try s.figure(title: "\(s.teacher) last-stage |DCT|", channels: channels).writePNG(to: URL(fileURLWithPath: out), scale: scale)
+        print("wrote \(out)")
+    }
 }
