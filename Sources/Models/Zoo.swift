@@ -2,7 +2,7 @@
 public enum Zoo {
     public static var presets: [ModelPreset] {
         // Families add themselves here: ResNet.presets + MobileNetV1.presets + ...
-        []
+        ResNet.presets + MobileNetV1.presets + ConvNeXt.presets
     }
 
     public static func preset(named name: String) -> ModelPreset? { presets.first { $0.name == name } }
