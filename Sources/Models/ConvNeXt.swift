@@ -163,10 +163,11 @@ extension ConvNeXt {
         ]
     }
 
-    /// The student of the small scale: a 3x3 stride-1 stem (grids 32/16/8/4 on 32 px), 5x5
-    /// depthwise kernels, narrow stages.
+    /// The student of the small scale: a 3x3 stride-1 stem (grids 32/16/8/4 on 32 px), 3x3
+    /// depthwise kernels (a 7x7 would cover most of the 8x8 and 4x4 grids; 5x5 costs 1.15x
+    /// the training time for no structural gain), narrow stages.
     public static var miniConfig: Config {
-        Config(depths: [1, 1, 2, 1], dims: [16, 32, 64, 128], kernel: 5, stemKernel: 3, stemStride: 1,
+        Config(depths: [1, 1, 2, 1], dims: [16, 32, 64, 128], kernel: 3, stemKernel: 3, stemStride: 1,
                dropPathRate: 0.1, inputSize: 32, inputChannels: 1, classes: 10)
     }
 }

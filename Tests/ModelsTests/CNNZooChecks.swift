@@ -85,18 +85,27 @@ enum CNNZooChecks {
             opt.step(learningRate: 1e-3)
         }
         step()  // warm-up
-        let start = Date()
+        let start = Date(), cpuStart = cpuSeconds()
         for _ in 0..<steps { step() }
-        let seconds = Date().timeIntervalSince(start)
+        let seconds = Date().timeIntervalSince(start), cpu = cpuSeconds() - cpuStart
         let evalStart = Date()
         model.setTraining(false)
         _ = withoutGrad { model(x) }
         let evalSeconds = Date().timeIntervalSince(evalStart)
         let (params, macs) = preset.cost()
         let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").first ?? "?"
-        print(String(format: "MEASURE %@: %d params, %.1f MMACs/image, train %.0f images/s, eval %.0f images/s (batch %d, load %@)",
-                     preset.name, params, Double(macs) / 1e6, Double(batch * steps) / seconds,
+        // Images per CPU-second says how much of the machine the run got when others share it.
+        print(String(format: "MEASURE %@: %d params, %.1f MMACs/image, train %.0f images/s (%.0f per CPU-second), eval %.0f images/s (batch %d, load %@)",
+                     preset.name, params, Double(macs) / 1e6, Double(batch * steps) / seconds, Double(batch * steps) / cpu,
                      Double(batch) / evalSeconds, batch, String(load)))
+    }
+
+    /// User + system CPU time of this process.
+    static func cpuSeconds() -> Double {
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        func s(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return s(usage.ru_utime) + s(usage.ru_stime)
     }
 
     static func names(_ model: Module) -> Set<String> { Set(model.namedTensors().map(\.0)) }
