@@ -73,6 +73,6 @@ public enum BEiT {
     public static let presets: [ModelPreset] = [
         ViT.preset("beit-l14", evaLarge14(imageSize: 224), scale: .paper, paperParamsM: 304.14, paperGFLOPs: 81.06,
                    family: "BEiT", isTeacher: true),
-        ViT.preset("vit-mini-l", mini(width: 192, depth: 12, heads: 6), scale: .mini, family: "BEiT", isTeacher: true),
+        ViT.preset("vit-mini-l", mini(width: 128, depth: 8, heads: 4), scale: .mini, family: "BEiT", isTeacher: true),
     ]
 }

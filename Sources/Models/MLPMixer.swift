@@ -128,7 +128,7 @@ public final class MLPMixer: Module, ImageClassifier {
         preset("mixer-s16", paper(patch: 16, width: 512, depth: 8), scale: .paper, paperParamsM: 18.53, paperGFLOPs: 3.78),
         preset("mixer-b16", paper(patch: 16, width: 768, depth: 12), scale: .paper, paperParamsM: 59.88, paperGFLOPs: 12.61),
         preset("mixer-b14", paper(patch: 14, width: 768, depth: 12), scale: .paper, paperParamsM: 59.88, paperGFLOPs: 16.45),
-        preset("mixer-mini-s", mini(width: 96, depth: 8, tokensHidden: 48), scale: .mini),
-        preset("mixer-mini-b", mini(width: 128, depth: 8, tokensHidden: 64), scale: .mini),
+        preset("mixer-mini-s", mini(width: 64, depth: 4, tokensHidden: 32), scale: .mini),
+        preset("mixer-mini-b", mini(width: 96, depth: 4, tokensHidden: 32), scale: .mini),
     ]
 }

@@ -313,7 +313,7 @@ public enum ViT {
         preset("vit-s16", paper(patch: 16, width: 384, heads: 6), scale: .paper, paperParamsM: 22.05, paperGFLOPs: 4.61),
         preset("vit-b16", paper(patch: 16, width: 768, heads: 12), scale: .paper, paperParamsM: 86.57, paperGFLOPs: 17.58),
         preset("vit-b14", paper(patch: 14, width: 768, heads: 12), scale: .paper, paperParamsM: 86.57, paperGFLOPs: 23.09),
-        preset("vit-mini-s", mini(width: 64, depth: 8, heads: 2), scale: .mini),
-        preset("vit-mini-b", mini(width: 96, depth: 8, heads: 3), scale: .mini),
+        preset("vit-mini-s", mini(width: 48, depth: 4, heads: 2), scale: .mini),
+        preset("vit-mini-b", mini(width: 80, depth: 4, heads: 2), scale: .mini),
     ]
 }

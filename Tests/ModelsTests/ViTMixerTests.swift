@@ -148,14 +148,14 @@ final class ViTMixerTests: XCTestCase {
             let model = preset(name).build(&rng)
             let opt = AdamW(parameterSlots(model.namedParameters(), weightDecay: 0.05))
             var losses: [Float] = []
-            for _ in 0..<8 {
+            for _ in 0..<12 {
                 opt.zeroGradients()
                 let loss = model(x).crossEntropy(labels: labels)
                 losses.append(loss.scalar)
                 loss.backward()
-                opt.step(learningRate: 1e-3)
+                opt.step(learningRate: 3e-3)
             }
-            XCTAssertLessThan(losses.last!, 0.7 * losses.first!, "\(name) losses \(losses)")
+            XCTAssertLessThan(losses.last!, 0.75 * losses.first!, "\(name) losses \(losses)")
         }
     }
 
