@@ -304,6 +304,10 @@ public enum ViT {
     }
 
     /// Mini students: 32x32x1, patch 4 -> 8x8 grid, no class token, GAP head.
+    /// Depth 4 (one block per stage): on this engine a training step of a small ViT
+    /// is bound by per-op overhead (attention elementwise work grows with heads x
+    /// depth, not width), so wide-and-shallow reaches the student speed guide.
+    /// S and B share the depth and differ in width, as ViT-S/B do.
     public static func mini(width: Int, depth: Int, heads: Int) -> ViTConfig {
         ViTConfig(imageSize: 32, inputChannels: 1, classes: 10, patchSize: 4, width: width, depth: depth,
                   heads: heads, classToken: false, pooling: .average)
