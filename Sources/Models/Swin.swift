@@ -48,7 +48,7 @@ public struct SwinConfig: Sendable {
 private let transformerInit = Init.truncatedNormal(std: 0.02)
 
 /// Conv patch embedding + LN: [B, Cin, H, W] -> [B, H/p, W/p, C].
-public final class PatchEmbed: Module {
+public final class SwinPatchEmbed: Module {
     public let proj: Conv2d
     public let norm: LayerNorm
 
@@ -205,7 +205,7 @@ public final class ClassifierHead: Module {
 }
 
 public final class SwinTransformer: Module, TeacherModel {
-    public let patchEmbed: PatchEmbed
+    public let patchEmbed: SwinPatchEmbed
     public let layers: [SwinStage]
     public let norm: LayerNorm
     public let head: ClassifierHead
@@ -213,7 +213,7 @@ public final class SwinTransformer: Module, TeacherModel {
 
     public init(_ config: SwinConfig, rng: inout RandomGenerator) {
         self.config = config
-        patchEmbed = PatchEmbed(config, rng: &rng)
+        patchEmbed = SwinPatchEmbed(config, rng: &rng)
         let grids = config.stageGrids, dims = config.stageChannels
         let total = config.depths.reduce(0, +)
         var blockIndex = 0
