@@ -52,7 +52,7 @@ public struct TableOutput {
         var header: [String] = [], align: [String] = []
         for c in spec.columns {
             switch c.kind {
-            case .label: header.append(c.header); align.append("---")
+            case .label, .strategy: header.append(c.header); align.append("---")
             case .paper: header.append("\(c.header) (paper)"); align.append("---:")
             case .run, .derived, .params, .flops, .teacherTop1:
                 header += ["\(c.header) (paper)", "\(c.header) (ours)"]; align += ["---:", "---:"]
@@ -70,6 +70,9 @@ public struct TableOutput {
                     cells.append(row.labels?[c.id] ?? row.models[c.id] ?? "")
                 case .paper:
                     cells.append(TableOutput.number(paper))
+                case .strategy:
+                    let plan = spec.plan[result.scale]
+                    cells.append(TrainingStrategy.named(c.role ?? "").map { $0.setting(row.id, plan: plan) } ?? "")
                 case .run, .derived:
                     let ours = result.cells[row.id]?[c.id]
                     cells.append(TableOutput.number(paper))

@@ -38,11 +38,10 @@ public final class TableRunner {
     public let cache: RunCache
     public let outputDirectory: String
     let data: DataCatalog
-    let teachers: TeacherStore
-    var teacherCache: [String: TeacherModel] = [:]
+    let teachers: TeacherProvider
 
     public init(spec: TableSpec, scale: String, seeds: Int? = nil, cache: RunCache = RunCache(),
-                outputDirectory: String = "tables/out", data: DataCatalog, teachers: TeacherStore = TeacherStore()) throws {
+                outputDirectory: String = "tables/out", data: DataCatalog, store: TeacherStore = TeacherStore()) throws {
         guard let plan = spec.plan[scale] else {
             throw SpecError(file: "table \(spec.table)", line: nil, message: "no plan for scale '\(scale)'")
         }
@@ -52,7 +51,7 @@ public final class TableRunner {
         self.cache = cache
         self.outputDirectory = outputDirectory
         self.data = data
-        self.teachers = teachers
+        teachers = TeacherProvider(scale: scale, cache: cache, data: data, store: store)
     }
 
     var plan: ScalePlan { spec.plan[scale]! }
@@ -82,36 +81,11 @@ public final class TableRunner {
                          initFrom: initKey, scale: scale)
     }
 
-    /// Pre-trained teacher: committed ones at small scale; at ci scale a tiny one trained here.
-    func teacher(_ name: String) throws -> TeacherModel {
-        if let t = teacherCache[name] { return t }
-        let t: TeacherModel
-        if scale == "ci" {
-            let config = try TeacherStore.pretrainConfig(name, epochs: 1, scale: "ci")
-            let dir = cache.directory(for: config)
-            _ = try cache.withLock(config) {
-                let model = try buildModel(name, seed: config.seed)
-                return try Trainer(config: config, runDirectory: dir,
-                                   objective: SupervisedObjective(student: model, labelSmoothing: config.strategy.labelSmoothing),
-                                   trainSet: data.trainSet(config.split), testSet: data.testSet(config.split)).run()
-            }
-            guard let m = try buildModel(name, seed: 0) as? TeacherModel else { throw ExperimentError.notATeacher(name) }
-            try StateIO.load(try Checkpoint.load(from: dir + "/checkpoint.h5").parameters, into: m.namedTensors(), path: dir)
-            m.freeze()
-            m.setTraining(false)
-            t = m
-        } else {
-            t = try teachers.load(name)
-        }
-        teacherCache[name] = t
-        return t
-    }
-
     /// Trains (or takes from the cache) one run.
     func result(of config: RunConfig) throws -> RunResult {
         if let r = cache.result(for: config) { return r }
         return try cache.withLock(config) {
-            let objective = try makeObjective(for: config) { try self.teacher($0) }
+            let objective = try makeObjective(for: config) { try self.teachers.teacher($0) }
             if let key = config.initFrom {
                 // Fine-tuning: the student starts from another run's final weights.
                 let path = "\(cache.root)/\(key)/checkpoint.h5"
@@ -155,7 +129,7 @@ public final class TableRunner {
         let result = TableResult(table: spec.table, title: spec.title, scale: scale, seeds: seeds, cells: cells, runKeys: keys,
                                  claims: claims, wallSeconds: Date().timeIntervalSince(started),
                                  environment: Dictionary(uniqueKeysWithValues: env.lines.map { ($0.0, $0.1) }))
-        try TableOutput(spec: spec, result: result, directory: outputDirectory, teachers: teachers).write()
+        try TableOutput(spec: spec, result: result, directory: outputDirectory, teachers: teachers.store).write()
         return result
     }
 

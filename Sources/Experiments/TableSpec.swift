@@ -26,7 +26,11 @@ public struct ColumnSpec: Codable {
     public var kind: Kind
     public var formula: String?
     public var role: String?
-    public enum Kind: String, Codable { case label, run, derived, params, flops, paper, teacherTop1 = "teacher_top1" }
+    /// strategy: the value of the setting named by the row id (optimizer, learning_rate,
+    /// weight_decay, momentum, schedule, warmup_epochs, label_smoothing, gradient_clip,
+    /// augmentation, batch_size, epochs) in the suite's strategy named by `role`
+    /// (traditional or advanced), read from the code so the table cannot drift from it.
+    public enum Kind: String, Codable { case label, run, derived, params, flops, paper, strategy, teacherTop1 = "teacher_top1" }
 }
 
 public struct RowSpec: Codable {
@@ -154,6 +158,9 @@ extension TableSpec {
         var rowIDs = Set<String>()
         for (i, c) in columns.enumerated() {
             if c.kind == .derived && c.formula == nil { try fail("derived column '\(c.id)' needs a formula", ["columns", "\(i)"]) }
+            if c.kind == .strategy && TrainingStrategy.named(c.role ?? "") == nil {
+                try fail("strategy column '\(c.id)' needs role traditional or advanced", ["columns", "\(i)"])
+            }
             if (c.kind == .params || c.kind == .flops || c.kind == .teacherTop1) && c.role == nil {
                 try fail("column '\(c.id)' needs a role (teacher or student)", ["columns", "\(i)"])
             }

@@ -45,7 +45,7 @@ public struct TeacherStore {
         strategy.augmentation = .traditional
         let defaults = try ScaleDefaults.named(scale)
         return RunConfig(model: name, split: defaults.pretrainSplit, strategy: strategy,
-                         epochs: scale == "ci" ? 1 : epochs, batchSize: 128, seed: 0, scale: scale)
+                         epochs: epochs, batchSize: scale == "ci" ? 64 : 128, seed: 0, scale: scale)
     }
 
     public func records() throws -> [TeacherRecord] {
@@ -143,5 +143,46 @@ public struct TeacherStore {
             try? FileManager.default.removeItem(atPath: inProgressDirectory(config))
             print("teacher \(name): top-1 \(String(format: "%.2f", result.top1))% -> \(file)")
         }
+    }
+}
+
+/// Teachers for runs at a scale: the committed pre-trained ones (small), or at ci scale a
+/// tiny one pre-trained here in seconds (cached like any run), so CI needs no weights.
+public final class TeacherProvider {
+    public let scale: String
+    public let cache: RunCache
+    public let data: DataCatalog
+    public let store: TeacherStore
+    var loaded: [String: TeacherModel] = [:]
+
+    public init(scale: String, cache: RunCache, data: DataCatalog, store: TeacherStore = TeacherStore()) {
+        self.scale = scale
+        self.cache = cache
+        self.data = data
+        self.store = store
+    }
+
+    public func teacher(_ name: String) throws -> TeacherModel {
+        if let t = loaded[name] { return t }
+        let t: TeacherModel
+        if scale == "ci" {
+            let config = try TeacherStore.pretrainConfig(name, epochs: 2, scale: "ci")
+            let dir = cache.directory(for: config)
+            _ = try cache.withLock(config) {
+                let model = try buildModel(name, seed: config.seed)
+                return try Trainer(config: config, runDirectory: dir,
+                                   objective: SupervisedObjective(student: model, labelSmoothing: config.strategy.labelSmoothing),
+                                   trainSet: data.trainSet(config.split), testSet: data.testSet(config.split)).run()
+            }
+            guard let m = try buildModel(name, seed: 0) as? TeacherModel else { throw ExperimentError.notATeacher(name) }
+            try StateIO.load(try Checkpoint.load(from: dir + "/checkpoint.h5").parameters, into: m.namedTensors(), path: dir)
+            m.freeze()
+            m.setTraining(false)
+            t = m
+        } else {
+            t = try store.load(name)
+        }
+        loaded[name] = t
+        return t
     }
 }

@@ -78,8 +78,9 @@ func train(_ config: RunConfig, runs: String) throws {
     let cache = RunCache(root: runs)
     let trainSet = data.trainSet(config.split), testSet = data.testSet(config.split)
     print("train on \(trainSet.name) (\(trainSet.count) images), evaluate on \(testSet.name) (\(testSet.count) images)")
+    let teachers = TeacherProvider(scale: config.scale, cache: cache, data: data)
     let result = try cache.withLock(config) { () -> RunResult? in
-        let objective = try makeObjective(for: config) { try TeacherStore().load($0) }
+        let objective = try makeObjective(for: config) { try teachers.teacher($0) }
         let trainer = Trainer(config: config, runDirectory: cache.directory(for: config), objective: objective,
                               trainSet: trainSet, testSet: testSet)
         return try trainer.run()
