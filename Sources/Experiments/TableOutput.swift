@@ -37,6 +37,11 @@ public struct TableOutput {
         return String(format: "%.\(digits)f", v)
     }
 
+    /// A sample count as 950, 30k or 1.26 M.
+    static func count(_ v: Double) -> String {
+        v >= 1e6 ? String(format: "%.3g M", v / 1e6) : v >= 1e4 ? String(format: "%.0fk", v / 1e3) : String(format: "%.0f", v)
+    }
+
     static func ours(_ c: CellValues?) -> String {
         guard let c, !c.values.isEmpty else { return "not run" }
         return c.values.count > 1 ? String(format: "%.2f ± %.2f", c.mean, c.std) : String(format: "%.2f", c.mean)
@@ -95,9 +100,10 @@ public struct TableOutput {
                     cells.append(TableOutput.number(paper))
                     cells.append(cost.map { c.kind == .params ? String(format: "%.3f M", $0.0) : String(format: "%.4f G", $0.1) } ?? "")
                 case .viewed:
-                    // Samples in millions, like the paper's column; no gap (the scales differ by design).
-                    cells.append(TableOutput.number(paper))
-                    cells.append(result.cells[row.id]?[c.id].map { String(format: "%.3f M", $0.mean) } ?? "")
+                    // The paper's column is in millions; ours is a sample count. No gap: the scales
+                    // differ by design, compare ratios.
+                    cells.append(paper.map { String(format: "%g M", $0) } ?? "unknown")
+                    cells.append(result.cells[row.id]?[c.id].map { TableOutput.count($0.mean) } ?? "")
                 case .teacherTop1:
                     let name = row.models[c.role ?? "teacher"]
                     let rec = (try? teachers.records())?.first { $0.name == name }

@@ -129,7 +129,7 @@ public final class TableRunner {
             }
             for col in spec.columns where col.kind == .viewed {
                 guard let column = col.role, row.runs?[column] != nil else { continue }
-                let values = try (0..<seeds).map { try viewedSamples(row: row, column: column, seed: $0) / 1e6 }
+                let values = try (0..<seeds).map { try viewedSamples(row: row, column: column, seed: $0) }
                 cells[row.id, default: [:]][col.id] = CellValues(values: values)
             }
             // Operands of formulas: the row's cells, and its models' params/flops (the same for every seed).

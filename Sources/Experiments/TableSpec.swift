@@ -31,7 +31,8 @@ public struct ColumnSpec: Codable {
     /// augmentation, batch_size, epochs) in the suite's strategy named by `role`
     /// (traditional or advanced), read from the code so the table cannot drift from it.
     /// viewed: the training samples (set size x epochs) the row's run of column `role`
-    /// saw, plus those of the runs it was initialised from (Table 4's "viewed samples").
+    /// saw, plus those of the runs it was initialised from (Table 4's "viewed samples"; the
+    /// paper's values are in millions, ours a plain count).
     public enum Kind: String, Codable { case label, run, derived, params, flops, paper, strategy, viewed, teacherTop1 = "teacher_top1" }
 }
 
@@ -190,6 +191,10 @@ extension TableSpec {
         }
         for (i, r) in rows.enumerated() {
             if !rowIDs.insert(r.id).inserted { try fail("duplicate row id '\(r.id)'", ["rows", "\(i)"]) }
+            // An unknown label key is usually an unquoted comma in a flow map ({a: x, y}).
+            for k in (r.labels ?? [:]).keys where !columns.contains(where: { $0.id == k && $0.kind == .label }) {
+                try fail("label for '\(k)', which is not a label column (quote label text that contains a comma)", ["rows", "\(i)", "labels"])
+            }
             for k in (r.paper ?? [:]).keys where !columnIDs.contains(k) {
                 try fail("paper value for unknown column '\(k)'", ["rows", "\(i)", "paper"])
             }
