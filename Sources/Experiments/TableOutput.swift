@@ -9,6 +9,16 @@ public struct TableOutput {
     public let result: TableResult
     public let directory: String
     public let teachers: TeacherStore
+    /// The run cache the table's runs live in (their logs go into the HDF5 output).
+    public var runsRoot: String = "runs"
+
+    public init(spec: TableSpec, result: TableResult, directory: String, teachers: TeacherStore, runsRoot: String = "runs") {
+        self.spec = spec
+        self.result = result
+        self.directory = directory
+        self.teachers = teachers
+        self.runsRoot = runsRoot
+    }
 
     public var stem: String { String(format: "table%02d", spec.table) }
 
@@ -19,6 +29,7 @@ public struct TableOutput {
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         try writeAtomically(try enc.encode(result), to: "\(directory)/\(stem).json")
         try writeHDF5()
+        try TableFigures(spec: spec, result: result, directory: directory, stem: stem).write()
     }
 
     static func number(_ v: Double?, digits: Int = 2) -> String {
@@ -26,12 +37,18 @@ public struct TableOutput {
         return String(format: "%.\(digits)f", v)
     }
 
+    /// A sample count as 950, 30k or 1.26 M.
+    static func count(_ v: Double) -> String {
+        v >= 1e6 ? String(format: "%.3g M", v / 1e6) : v >= 1e4 ? String(format: "%.0fk", v / 1e3) : String(format: "%.0f", v)
+    }
+
     static func ours(_ c: CellValues?) -> String {
         guard let c, !c.values.isEmpty else { return "not run" }
         return c.values.count > 1 ? String(format: "%.2f ± %.2f", c.mean, c.std) : String(format: "%.2f", c.mean)
     }
 
-    func modelCost(_ name: String?) -> (Double, Double)? {
+    /// Parameters (M) and MACs (G) of a preset.
+    static func modelCost(_ name: String?) -> (Double, Double)? {
         guard let name, let p = Zoo.preset(named: name) else { return nil }
         let (params, macs) = p.cost()
         return (Double(params) / 1e6, Double(macs) / 1e9)
@@ -54,7 +71,7 @@ public struct TableOutput {
             switch c.kind {
             case .label, .strategy: header.append(c.header); align.append("---")
             case .paper: header.append("\(c.header) (paper)"); align.append("---:")
-            case .run, .derived, .params, .flops, .teacherTop1:
+            case .run, .derived, .params, .flops, .viewed, .teacherTop1:
                 header += ["\(c.header) (paper)", "\(c.header) (ours)"]; align += ["---:", "---:"]
                 if c.kind == .run || c.kind == .derived { header.append("gap"); align.append("---:") }
             }
@@ -79,9 +96,14 @@ public struct TableOutput {
                     cells.append(TableOutput.ours(ours))
                     if let p = paper, let o = ours, !o.values.isEmpty { cells.append(String(format: "%+.2f", o.mean - p)) } else { cells.append("") }
                 case .params, .flops:
-                    let cost = modelCost(row.models[c.role ?? "student"])
+                    let cost = TableOutput.modelCost(row.models[c.role ?? "student"])
                     cells.append(TableOutput.number(paper))
                     cells.append(cost.map { c.kind == .params ? String(format: "%.3f M", $0.0) : String(format: "%.4f G", $0.1) } ?? "")
+                case .viewed:
+                    // The paper's column is in millions; ours is a sample count. No gap: the scales
+                    // differ by design, compare ratios.
+                    cells.append(paper.map { String(format: "%g M", $0) } ?? "unknown")
+                    cells.append(result.cells[row.id]?[c.id].map { TableOutput.count($0.mean) } ?? "")
                 case .teacherTop1:
                     let name = row.models[c.role ?? "teacher"]
                     let rec = (try? teachers.records())?.first { $0.name == name }
@@ -100,6 +122,7 @@ public struct TableOutput {
             for c in result.claims { lines.append("- **\(c.verdict.rawValue)**: \(c.statement) — \(c.evidence)") }
             lines.append("")
         }
+        lines += TableFigures(spec: spec, result: result, directory: directory, stem: stem).markdown()
         for n in spec.notes ?? [] { lines.append("Note: \(n)"); lines.append("") }
         lines.append("Runs (runs/<key>/): " + result.runKeys.sorted { $0.key < $1.key }.map { row, cols in
             "\(row): " + cols.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.joined(separator: ","))" }.joined(separator: "; ")
@@ -119,7 +142,7 @@ public struct TableOutput {
                 for (col, keys) in cols {
                     for (seed, key) in keys.enumerated() {
                         let g = try root.createGroup("\(row)__\(col)__seed\(seed)")
-                        let dir = "runs/\(key)"
+                        let dir = "\(runsRoot)/\(key)"
                         if let cfg = try? String(contentsOfFile: dir + "/config.json", encoding: .utf8) { try g.setAttribute("config", string: cfg) }
                         if let res = try? String(contentsOfFile: dir + "/result.json", encoding: .utf8) { try g.setAttribute("result", string: res) }
                         var steps: [Float] = [], totals: [Float] = []

@@ -59,18 +59,25 @@ public final class TableRunner {
     /// The run config of one (row, column, seed).
     public func config(row: RowSpec, column: String, seed: Int) throws -> RunConfig {
         let run = row.runs![column]!
-        guard let strategy = TrainingStrategy.named(run.strategy ?? plan.strategy ?? "advanced") else {
+        guard var strategy = TrainingStrategy.named(run.strategy ?? plan.strategy ?? "advanced") else {
             throw SpecError(file: "table \(spec.table)", line: nil, message: "unknown strategy in row \(row.id)")
         }
-        let perClass = run.perClass ?? plan.perClass ?? 100
+        // A run's own subset size and length are written for the small scale; the plan may
+        // shrink them (ci), so a sweep keeps its shape at every scale.
+        func scaled(_ v: Int?, _ factor: Double?) -> Int? { v.map { max(1, Int((Double($0) * (factor ?? 1)).rounded())) } }
+        let perClass = scaled(run.perClass, plan.perClassScale) ?? plan.perClass ?? 100
         var split = DataSplit(train: .student, perClass: perClass, testPerClass: plan.testPerClass)
-        var epochs = run.epochs ?? plan.epochs
+        var epochs = scaled(run.epochs, plan.epochsScale) ?? plan.epochs
         if run.pretrain == true {
             // ci scale: a 5x larger subset stands in for the 60k pre-training set.
             split = scale == "ci" ? DataSplit(train: .student, perClass: perClass * 5, subsetSeed: 1, testPerClass: plan.testPerClass)
                                   : DataSplit(train: .pretrain, testPerClass: plan.testPerClass)
-            epochs = run.epochs ?? plan.pretrainEpochs ?? epochs
+            epochs = scaled(run.epochs, plan.epochsScale) ?? plan.pretrainEpochs ?? epochs
         }
+        // Warm-up takes at most a quarter of a run: the advanced strategy's 5 epochs are written
+        // for runs of 20+ epochs on the subset, and would cover all of a 1-2 epoch pre-training
+        // run on the 60k set (or a short ci run), whose learning rate would then never peak.
+        strategy.warmupEpochs = min(strategy.warmupEpochs, Double(epochs) / 4)
         let method = MethodConfig(name: run.method, options: run.options ?? [:], flags: run.flags ?? [:])
         let isBaseline = run.method == MethodKind.baseline.rawValue
         var initKey: String? = nil
@@ -120,8 +127,23 @@ public final class TableRunner {
                     keys[row.id, default: [:]][column, default: []].append(config.key)
                 }
             }
+            for col in spec.columns where col.kind == .viewed {
+                guard let column = col.role, row.runs?[column] != nil else { continue }
+                let values = try (0..<seeds).map { try viewedSamples(row: row, column: column, seed: $0) }
+                cells[row.id, default: [:]][col.id] = CellValues(values: values)
+            }
+            // Operands of formulas: the row's cells, and its models' params/flops (the same for every seed).
+            var operands = cells[row.id] ?? [:]
+            for col in spec.columns where col.kind == .params || col.kind == .flops {
+                if let cost = TableOutput.modelCost(row.models[col.role ?? "student"]) {
+                    operands[col.id] = CellValues(values: Array(repeating: col.kind == .params ? cost.0 : cost.1, count: seeds))
+                }
+            }
             for col in spec.columns where col.kind == .derived {
-                if let v = TableRunner.derive(col.formula!, cells[row.id] ?? [:], seeds: seeds) { cells[row.id, default: [:]][col.id] = v }
+                if let v = TableRunner.derive(col.formula!, operands, seeds: seeds) {
+                    cells[row.id, default: [:]][col.id] = v
+                    operands[col.id] = v
+                }
             }
         }
         let claims = (spec.claims ?? []).map { ClaimEvaluator.evaluate($0, cells: cells, rows: spec.rows.map(\.id)) }
@@ -129,8 +151,17 @@ public final class TableRunner {
         let result = TableResult(table: spec.table, title: spec.title, scale: scale, seeds: seeds, cells: cells, runKeys: keys,
                                  claims: claims, wallSeconds: Date().timeIntervalSince(started),
                                  environment: Dictionary(uniqueKeysWithValues: env.lines.map { ($0.0, $0.1) }))
-        try TableOutput(spec: spec, result: result, directory: outputDirectory, teachers: teachers.store).write()
+        try TableOutput(spec: spec, result: result, directory: outputDirectory, teachers: teachers.store, runsRoot: cache.root).write()
         return result
+    }
+
+    /// Training samples (set size x epochs) one run saw, including the runs it was
+    /// initialised from (pre-training before fine-tuning).
+    func viewedSamples(row: RowSpec, column: String, seed: Int) throws -> Double {
+        let config = try config(row: row, column: column, seed: seed)
+        let own = Double(data.trainSet(config.split).count * config.epochs)
+        guard let from = row.runs![column]!.initFrom else { return own }
+        return own + (try viewedSamples(row: row, column: from, seed: seed))
     }
 
     /// Per-seed evaluation of "a - b", "a + b", "a / b" or "a * b" over column ids.

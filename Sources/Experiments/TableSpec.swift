@@ -30,7 +30,10 @@ public struct ColumnSpec: Codable {
     /// weight_decay, momentum, schedule, warmup_epochs, label_smoothing, gradient_clip,
     /// augmentation, batch_size, epochs) in the suite's strategy named by `role`
     /// (traditional or advanced), read from the code so the table cannot drift from it.
-    public enum Kind: String, Codable { case label, run, derived, params, flops, paper, strategy, teacherTop1 = "teacher_top1" }
+    /// viewed: the training samples (set size x epochs) the row's run of column `role`
+    /// saw, plus those of the runs it was initialised from (Table 4's "viewed samples"; the
+    /// paper's values are in millions, ours a plain count).
+    public enum Kind: String, Codable { case label, run, derived, params, flops, paper, strategy, viewed, teacherTop1 = "teacher_top1" }
 }
 
 public struct RowSpec: Codable {
@@ -69,6 +72,11 @@ public struct ScalePlan: Codable {
     public var perClass: Int?
     public var testPerClass: Int?
     public var pretrainEpochs: Int?
+    /// Multiply a run's own `perClass` / `epochs` override at this scale (rounded, at least 1),
+    /// so a sweep written for the small scale (e.g. perClass 100..1000) shrinks with the plan
+    /// at ci; nil = 1.
+    public var perClassScale: Double?
+    public var epochsScale: Double?
 }
 
 /// A paper claim as a predicate over table cells ("row.column" references).
@@ -84,6 +92,9 @@ public struct ClaimSpec: Codable {
     public enum Kind: String, Codable { case greater, allRows = "all_rows", increasing }
 }
 
+/// A figure drawn from the table's cells (tables/out/<stem>-<id>.png).
+/// kind line: for each of `rows` (default: every row with a run in `column`), the mean ± std
+/// of `column` against that row's run option named `x` (e.g. beta: Figure 4).
 public struct FigureSpec: Codable {
     public var id: String
     public var kind: String
@@ -164,9 +175,26 @@ extension TableSpec {
             if (c.kind == .params || c.kind == .flops || c.kind == .teacherTop1) && c.role == nil {
                 try fail("column '\(c.id)' needs a role (teacher or student)", ["columns", "\(i)"])
             }
+            if c.kind == .viewed && !columns.contains(where: { $0.id == c.role && $0.kind == .run }) {
+                try fail("viewed column '\(c.id)' needs a role naming a run column", ["columns", "\(i)"])
+            }
+            if c.kind == .derived, let f = c.formula {
+                let parts = f.split(separator: " ").map(String.init)
+                let operandKinds: Set<ColumnSpec.Kind> = [.run, .derived, .params, .flops, .viewed]
+                guard parts.count == 3, ["+", "-", "*", "/"].contains(parts[1]) else {
+                    try fail("formula '\(f)' of column '\(c.id)' must be 'a op b' with op one of + - * /", ["columns", "\(i)"])
+                }
+                for operand in [parts[0], parts[2]] where !columns.contains(where: { $0.id == operand && operandKinds.contains($0.kind) }) {
+                    try fail("formula '\(f)' of column '\(c.id)': '\(operand)' is not a run, derived, params, flops or viewed column", ["columns", "\(i)"])
+                }
+            }
         }
         for (i, r) in rows.enumerated() {
             if !rowIDs.insert(r.id).inserted { try fail("duplicate row id '\(r.id)'", ["rows", "\(i)"]) }
+            // An unknown label key is usually an unquoted comma in a flow map ({a: x, y}).
+            for k in (r.labels ?? [:]).keys where !columns.contains(where: { $0.id == k && $0.kind == .label }) {
+                try fail("label for '\(k)', which is not a label column (quote label text that contains a comma)", ["rows", "\(i)", "labels"])
+            }
             for k in (r.paper ?? [:]).keys where !columnIDs.contains(k) {
                 try fail("paper value for unknown column '\(k)'", ["rows", "\(i)", "paper"])
             }
@@ -178,6 +206,20 @@ extension TableSpec {
             }
         }
         for scale in plan.keys where !["ci", "small", "paper"].contains(scale) { try fail("unknown scale '\(scale)'", ["plan", scale]) }
+        for (i, fig) in (figures ?? []).enumerated() {
+            let at = ["figures", "\(i)"]
+            guard fig.kind == "line" else { try fail("figure '\(fig.id)': unknown kind '\(fig.kind)' (supported: line)", at) }
+            guard let x = fig.x else { try fail("figure '\(fig.id)' needs x (the run option on the x axis)", at) }
+            guard let colID = fig.column, let col = columns.first(where: { $0.id == colID }) else {
+                try fail("figure '\(fig.id)': column '\(fig.column ?? "")' is not a column of the table", at)
+            }
+            if col.kind != .run { try fail("figure '\(fig.id)': column '\(colID)' is not a run column", at) }
+            for rowID in fig.rows ?? rows.filter({ $0.runs?[colID] != nil }).map(\.id) {
+                guard let row = rows.first(where: { $0.id == rowID }) else { try fail("figure '\(fig.id)': unknown row '\(rowID)'", at) }
+                guard let run = row.runs?[colID] else { try fail("figure '\(fig.id)': row '\(rowID)' has no run in column '\(colID)'", at) }
+                if run.options?[x] == nil { try fail("figure '\(fig.id)': row '\(rowID)' sets no option '\(x)' in its '\(colID)' run", at) }
+            }
+        }
         for (i, claim) in (claims ?? []).enumerated() {
             let refs = (claim.cell.map { [$0] } ?? []) + claim.than
             for ref in refs {
