@@ -20,7 +20,7 @@ setup:
 build: setup
 	$(SWIFT) build -c release
 
-test: setup
+test: build
 	$(SWIFT) test -c release
 
 env: build

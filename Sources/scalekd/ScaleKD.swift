@@ -62,6 +62,8 @@ struct RunOptions: ParsableArguments {
     @Option(help: "traditional or advanced.") var strategy = "advanced"
     @Option(help: "Seed of initialisation, batches and augmentation.") var seed: UInt64 = 0
     @Option(help: "Run cache directory.") var runs = "runs"
+    @Option(help: "Seconds between checkpoints inside an epoch (one is always written at each epoch end).")
+    var checkpointSeconds: Double = 60
 
     func config(model: String, method: MethodConfig? = nil, teacher: String? = nil) throws -> RunConfig {
         let d = try ScaleDefaults.named(scale)
@@ -71,7 +73,7 @@ struct RunOptions: ParsableArguments {
     }
 }
 
-func train(_ config: RunConfig, runs: String) throws {
+func train(_ config: RunConfig, runs: String, checkpointSeconds: Double = 60) throws {
     let env = EnvironmentReport.current()
     print("BLAS \(env.blasKernel), \(env.blasThreads) threads | run \(config.key) under \(runs)/")
     let data = try DataCatalog()
@@ -83,6 +85,7 @@ func train(_ config: RunConfig, runs: String) throws {
         let objective = try makeObjective(for: config) { try teachers.teacher($0) }
         let trainer = Trainer(config: config, runDirectory: cache.directory(for: config), objective: objective,
                               trainSet: trainSet, testSet: testSet)
+        trainer.checkpointSeconds = checkpointSeconds
         return try trainer.run()
     }
     if let r = result {
@@ -96,7 +99,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Model preset (`scalekd models`).") var model: String
     @OptionGroup var options: RunOptions
 
-    func run() throws { try train(try options.config(model: model), runs: options.runs) }
+    func run() throws { try train(try options.config(model: model), runs: options.runs, checkpointSeconds: options.checkpointSeconds) }
 }
 
 struct DistillCommand: ParsableCommand {
@@ -107,7 +110,8 @@ struct DistillCommand: ParsableCommand {
     @OptionGroup var options: RunOptions
 
     func run() throws {
-        try train(try options.config(model: student, method: MethodConfig(name: method), teacher: teacher), runs: options.runs)
+        try train(try options.config(model: student, method: MethodConfig(name: method), teacher: teacher), runs: options.runs,
+                  checkpointSeconds: options.checkpointSeconds)
     }
 }
 

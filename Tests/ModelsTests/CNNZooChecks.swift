@@ -70,43 +70,5 @@ enum CNNZooChecks {
         XCTAssertLessThan(final, 0.7 * losses[0], "\(preset.name) loss \(losses[0]) -> \(final)", file: file, line: line)
     }
 
-    /// Training throughput at batch 128 (forward + backward + AdamW step), printed; only when
-    /// SCALEKD_MEASURE=1, and never asserted: speed is a measurement, not a test.
-    static func measureTraining(_ preset: ModelPreset, batch: Int = 128, steps: Int = 4) {
-        guard ProcessInfo.processInfo.environment["SCALEKD_MEASURE"] == "1" else { return }
-        var rng = RandomGenerator(seed: 5)
-        let model = preset.build(&rng)
-        let x = randomTensor([batch, preset.inputChannels, preset.inputSize, preset.inputSize], seed: 6, requiresGrad: false)
-        let labels = (0..<batch).map { $0 % preset.classes }
-        let opt = AdamW(parameterSlots(model.namedParameters(), weightDecay: 0.05))
-        func step() {
-            opt.zeroGradients()
-            model(x).crossEntropy(labels: labels).backward()
-            opt.step(learningRate: 1e-3)
-        }
-        step()  // warm-up
-        let start = Date(), cpuStart = cpuSeconds()
-        for _ in 0..<steps { step() }
-        let seconds = Date().timeIntervalSince(start), cpu = cpuSeconds() - cpuStart
-        let evalStart = Date()
-        model.setTraining(false)
-        _ = withoutGrad { model(x) }
-        let evalSeconds = Date().timeIntervalSince(evalStart)
-        let (params, macs) = preset.cost()
-        let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").first ?? "?"
-        // Images per CPU-second says how much of the machine the run got when others share it.
-        print(String(format: "MEASURE %@: %d params, %.1f MMACs/image, train %.0f images/s (%.0f per CPU-second), eval %.0f images/s (batch %d, load %@)",
-                     preset.name, params, Double(macs) / 1e6, Double(batch * steps) / seconds, Double(batch * steps) / cpu,
-                     Double(batch) / evalSeconds, batch, String(load)))
-    }
-
-    /// User + system CPU time of this process.
-    static func cpuSeconds() -> Double {
-        var usage = rusage()
-        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
-        func s(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
-        return s(usage.ru_utime) + s(usage.ru_stime)
-    }
-
     static func names(_ model: Module) -> Set<String> { Set(model.namedTensors().map(\.0)) }
 }

@@ -73,5 +73,4 @@ final class ConvNeXtTests: XCTestCase {
         XCTAssertNotEqual(z.values, x.values)
     }
 
-    func testMeasureThroughput() { CNNZooChecks.measureTraining(CNNZooChecks.preset("convnext-mini")) }
 }

@@ -39,5 +39,4 @@ final class MobileNetV1Tests: XCTestCase {
         CNNZooChecks.assertLearns(preset)
     }
 
-    func testMeasureThroughput() { CNNZooChecks.measureTraining(CNNZooChecks.preset("mobilenet-mini")) }
 }

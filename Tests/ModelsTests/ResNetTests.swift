@@ -44,5 +44,4 @@ final class ResNetTests: XCTestCase {
         assertGradientsMatch([y, bottleneck.conv2.weight, bottleneck.conv3.weight]) { bottleneck($0[0]) }
     }
 
-    func testMeasureThroughput() { CNNZooChecks.measureTraining(CNNZooChecks.preset("resnet-mini")) }
 }

@@ -186,33 +186,4 @@ final class ViTMixerTests: XCTestCase {
             XCTAssertGreaterThanOrEqual(teacher, 5 * preset(name).cost().params, name)
         }
     }
-
-    // MARK: Throughput (SCALEKD_MEASURE=1; prints, never asserts)
-
-    func testMeasureTrainingThroughput() throws {
-        guard ProcessInfo.processInfo.environment["SCALEKD_MEASURE"] == "1" else { throw XCTSkip("set SCALEKD_MEASURE=1") }
-        let only = ProcessInfo.processInfo.environment["SCALEKD_MEASURE_PRESETS"]?.split(separator: ",").map(String.init)
-        let batch = 128
-        let x = randomTensor([batch, 1, 32, 32], seed: 17, requiresGrad: false)
-        let labels = (0..<batch).map { $0 % 10 }
-        for name in only ?? miniNames {
-            let p = preset(name)
-            var rng = RandomGenerator(seed: 18)
-            let model = p.build(&rng)
-            let opt = AdamW(parameterSlots(model.namedParameters(), weightDecay: 0.05))
-            func step() {
-                opt.zeroGradients()
-                model(x).crossEntropy(labels: labels).backward()
-                opt.step(learningRate: 1e-4)
-            }
-            step()
-            let steps = 4
-            let t0 = Date()
-            for _ in 0..<steps { step() }
-            let dt = Date().timeIntervalSince(t0)
-            let (params, macs) = p.cost()
-            print(String(format: "MEASURE %@ params %d MACs %.1fM train %.0f img/s", name, params,
-                         Double(macs) / 1e6, Double(steps * batch) / dt))
-        }
-    }
 }
