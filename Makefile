@@ -7,7 +7,9 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SCALEKD := .build/release/scalekd
 TABLES := $(foreach n,1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16,table$(n))
 
-.PHONY: setup build test bench env teachers figures report clean $(TABLES)
+CI_TABLES := 1 2 3 4 9 10 16
+
+.PHONY: setup build test bench env teachers figures report clean ci-tables ci-check ci-expected $(TABLES)
 
 # Installs the Debian packages only when one is missing (apt-get update first, then).
 setup:
@@ -22,6 +24,20 @@ build: setup
 
 test: build
 	$(SWIFT) test -c release
+
+# CI regression: the tables at ci scale, trained from an empty run cache so the current
+# code is what runs, compared with the committed tables/expected/ (scalekd check).
+ci-tables: build
+	rm -rf .build/ci-runs tables/ci-out
+	for n in $(CI_TABLES); do $(SCALEKD) run table$$n --scale ci --runs .build/ci-runs --out tables/ci-out || exit 1; done
+
+ci-check: ci-tables
+	$(SCALEKD) check --results tables/ci-out --expected tables/expected
+
+# After an intended change of results: regenerate the expected ci results (then commit them).
+ci-expected: ci-tables
+	mkdir -p tables/expected
+	for n in $(CI_TABLES); do f=$$(printf 'table%02d.json' $$n); cp tables/ci-out/$$f tables/expected/$$f; done
 
 env: build
 	$(SCALEKD) env

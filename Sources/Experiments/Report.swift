@@ -22,14 +22,18 @@ public enum Report {
         md += "## Tables\n\n| table | scale | seeds | wall time |\n|---|---|---:|---:|\n"
         for r in results { md += "| \(r.table): \(r.title) | \(r.scale) | \(r.seeds) | \(formatDuration(r.wallSeconds)) |\n" }
         md += "\n"
-        for f in files {
-            let mdFile = "\(outputs)/" + f.replacingOccurrences(of: ".json", with: ".md")
-            if let text = try? String(contentsOfFile: mdFile, encoding: .utf8) {
-                md += text.replacingOccurrences(of: "\n# Table", with: "\n### Table") + "\n"
+        // Each table's markdown (and figures.md, Figures 2 and 5), with its image links made
+        // relative to the repository root; PNGs a markdown does not link are appended.
+        let listing = ((try? FileManager.default.contentsOfDirectory(atPath: outputs)) ?? []).sorted()
+        for stem in files.map({ $0.replacingOccurrences(of: ".json", with: "") }) + ["figures"] {
+            guard let text = try? String(contentsOfFile: "\(outputs)/\(stem).md", encoding: .utf8) else { continue }
+            let linked = text.replacingOccurrences(of: "](\(stem)", with: "](\(outputs)/\(stem)")
+                .replacingOccurrences(of: "](figure", with: "](\(outputs)/figure")
+            md += linked.replacingOccurrences(of: "\n# ", with: "\n### ") + "\n"
+            let prefix = stem == "figures" ? "figure" : stem
+            for p in listing where p.hasPrefix(prefix) && p.hasSuffix(".png") && !linked.contains("\(outputs)/\(p)") {
+                md += "![\(p)](\(outputs)/\(p))\n\n"
             }
-            let stem = f.replacingOccurrences(of: ".json", with: "")
-            let pngs = ((try? FileManager.default.contentsOfDirectory(atPath: outputs)) ?? []).filter { $0.hasPrefix(stem) && $0.hasSuffix(".png") }.sorted()
-            for p in pngs { md += "![\(p)](\(outputs)/\(p))\n\n" }
         }
         md += "## Environment\n\n"
         let env = EnvironmentReport.current()

@@ -10,7 +10,7 @@ struct ScaleKDCommand: ParsableCommand {
         commandName: "scalekd",
         abstract: "The ScaleKD replication suite: paper tables as declared experiments on a Swift tensor engine.",
         subcommands: [EnvCommand.self, ModelsCommand.self, TrainCommand.self, DistillCommand.self, TeachersCommand.self,
-                      RunTableCommand.self, ReportCommand.self, FiguresCommand.self, PlotCommand.self, BenchCommand.self])
+                      RunTableCommand.self, CheckCommand.self, ReportCommand.self, FiguresCommand.self, PlotCommand.self, BenchCommand.self])
 }
 
 struct EnvCommand: ParsableCommand {
@@ -143,8 +143,15 @@ struct TeachersCommand: ParsableCommand {
 struct ModelsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "models", abstract: "List presets with parameters and FLOPs (multiply-accumulates).")
     @Option(help: "paper or small/mini.") var scale = "paper"
+    @Flag(help: "Measure each mini preset's training throughput (batch 128; about a minute).") var measure = false
 
-    func run() throws { print(ModelTable.markdown(scale: scale == "paper" ? .paper : .mini)) }
+    func run() throws {
+        let mini = scale != "paper"
+        print(ModelTable.markdown(scale: mini ? .mini : .paper, throughput: measure && mini ? { preset in
+            FileHandle.standardError.write(Data("measuring \(preset.name)...\n".utf8))
+            return Bench.modelTraining(preset, repeats: 3).ours
+        } : nil))
+    }
 }
 
 struct RunTableCommand: ParsableCommand {
@@ -153,6 +160,7 @@ struct RunTableCommand: ParsableCommand {
     @Option(help: "ci, small or paper.") var scale = "small"
     @Option(help: "Seeds (default: the table's plan).") var seeds: Int?
     @Option(help: "Run cache directory.") var runs = "runs"
+    @Option(help: "Output directory (CI writes its ci-scale outputs outside tables/out).") var out = "tables/out"
 
     func run() throws {
         let digits = table.filter(\.isNumber)
@@ -162,9 +170,10 @@ struct RunTableCommand: ParsableCommand {
             throw ValidationError("\(path) does not exist: table \(n) has no spec yet (see tables/README.md to add one)")
         }
         let spec = try TableSpec.load(path)
-        let runner = try TableRunner(spec: spec, scale: scale, seeds: seeds, cache: RunCache(root: runs), data: try DataCatalog())
+        let runner = try TableRunner(spec: spec, scale: scale, seeds: seeds, cache: RunCache(root: runs),
+                                     outputDirectory: out, data: try DataCatalog())
         let result = try runner.run()
-        print(String(format: "table %d at %@ scale: %d claims; outputs in tables/out/table%02d.md", n, scale, result.claims.count, n))
+        print(String(format: "table %d at %@ scale: %d claims; outputs in %@/table%02d.md", n, scale, result.claims.count, out, n))
         for c in result.claims { print("  \(c.verdict.rawValue): \(c.statement) — \(c.evidence)") }
     }
 }
@@ -199,5 +208,39 @@ struct PlotCommand: ParsableCommand {
         let out = output ?? (data.hasSuffix(".h5") ? String(data.dropLast(3)) + ".png" : data + ".png")
         try s.figure(title: "\(s.teacher) last-stage |DCT|", channels: channels).writePNG(to: URL(fileURLWithPath: out), scale: scale)
         print("wrote \(out)")
+    }
+}
+
+struct CheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Compare ci-scale table results with the committed ones in tables/expected/ (CI regression).")
+    @Argument(help: "Tables to check: table3, 3, ... (default: every table with an expected result).") var tables: [String] = []
+    @Option(help: "Directory of the fresh results.") var results = "tables/ci-out"
+    @Option(help: "Directory of the committed expected results.") var expected = "tables/expected"
+    @Option(help: "Allowed top-1 difference in points.") var tolerance = RegressionCheck.defaultTolerance
+
+    func run() throws {
+        let numbers: [Int] = tables.isEmpty
+            ? ((try? FileManager.default.contentsOfDirectory(atPath: expected)) ?? []).filter { $0.hasSuffix(".json") }
+                .compactMap { Int($0.filter(\.isNumber)) }.sorted()
+            : tables.compactMap { Int($0.filter(\.isNumber)) }
+        guard !numbers.isEmpty else { throw ValidationError("no expected results under \(expected)/") }
+        var failed = 0
+        for n in numbers {
+            let name = String(format: "table%02d", n)
+            let spec = try TableSpec.load("tables/\(name).yaml")
+            let check = RegressionCheck(spec: spec, tolerance: tolerance)
+            let bad = check.mismatches(actual: try RegressionCheck.load("\(results)/\(name).json"),
+                                       expected: try RegressionCheck.load("\(expected)/\(name).json"))
+            print(bad.isEmpty ? "\(name): matches \(expected)/\(name).json (top-1 within ±\(tolerance) points, counts exact)"
+                              : "\(name): \(bad.count) cells differ from \(expected)/\(name).json:")
+            for line in bad { print("  " + line) }
+            if !bad.isEmpty { failed += 1 }
+        }
+        if failed > 0 {
+            print("\(failed) table(s) regressed. If the change is intended, regenerate with `make ci-expected` and commit tables/expected/.")
+            throw ExitCode(1)
+        }
     }
 }
