@@ -150,15 +150,42 @@ public final class Distiller: TrainingObjective {
     /// The ScaleKD feature terms for given student and teacher stage maps (public for the
     /// golden-fixture test, which feeds stored features).
     public func featureTerms(studentStages sStages: [Tensor], teacherStages tStages: [Tensor]) -> [(name: String, value: Tensor)] {
+        guard options.cap else {
+            return options.stages.sorted().map { stage in
+                ("s\(stage)_fd", fdTerm(student: sStages[stage - 1], teacher: tStages[stage - 1], conv: fdConv[stage]!) * options.alphaSpatial)
+            }
+        }
         var terms: [(name: String, value: Tensor)] = []
+        for p in projectedStages(studentStages: sStages, teacherStages: tStages) {
+            terms.append(("s\(p.stage)_spatial", FeatureLoss.spatial(p.spatial, p.target) * options.alphaSpatial))
+            if let y = p.frequency {
+                terms.append(("s\(p.stage)_frequency", FeatureLoss.frequency(y, p.target, grid: p.grid) * options.alphaFrequency))
+            }
+        }
+        return terms
+    }
+
+    /// One distilled stage as the feature loss sees it: the projectors' teacher-space tokens
+    /// and the teacher tokens they aim at, all [N, L, Ct].
+    public struct StageProjection {
+        public let stage: Int
+        /// Spatial-view projector output (after the teacher's last stage on the TPP stage-3 path).
+        public let spatial: Tensor
+        /// Frequency-view projector output; nil without DFM.
+        public let frequency: Tensor?
+        /// The teacher tokens both views are compared with.
+        public let target: Tensor
+        public let grid: (h: Int, w: Int)
+    }
+
+    /// The CAP projections of every distilled stage, in stage order (what `featureTerms`
+    /// compares; also read by Figure 6, which measures the stage-4 distances of trained runs).
+    public func projectedStages(studentStages sStages: [Tensor], teacherStages tStages: [Tensor]) -> [StageProjection] {
+        precondition(options.cap, "projections exist only with CAP (FD aligns with 1x1 convs)")
+        var out: [StageProjection] = []
         var stage3Output: (spatial: Tensor?, frequency: Tensor?) = (nil, nil)
         for stage in options.stages.sorted() {
             let f = sStages[stage - 1]
-            if !options.cap {
-                let target = tStages[stage - 1]
-                terms.append(("s\(stage)_fd", fdTerm(student: f, teacher: target, conv: fdConv[stage]!) * options.alphaSpatial))
-                continue
-            }
             let tpp = options.tpp
             // Target of this stage: with TPP always the teacher's stage 4.
             let targetIndex = tpp ? 3 : stage - 1
@@ -172,15 +199,13 @@ public final class Distiller: TrainingObjective {
             }
             let useQueries = tpp && stage == 4 && options.stages.contains(3)
             let ySpatial = project(spatialCAP[stage]!, queries: useQueries ? stage3Output.spatial : nil)
-            terms.append(("s\(stage)_spatial", FeatureLoss.spatial(ySpatial, target) * options.alphaSpatial))
             var yFrequency: Tensor? = nil
             if options.dfm, let cap = frequencyCAP[stage] {
-                let y = project(cap, queries: useQueries ? stage3Output.frequency : nil)
-                yFrequency = y
-                terms.append(("s\(stage)_frequency", FeatureLoss.frequency(y, target, grid: grid) * options.alphaFrequency))
+                yFrequency = project(cap, queries: useQueries ? stage3Output.frequency : nil)
             }
             if stage == 3 { stage3Output = (ySpatial, yFrequency ?? ySpatial) }
+            out.append(StageProjection(stage: stage, spatial: ySpatial, frequency: yFrequency, target: target, grid: grid))
         }
-        return terms
+        return out
     }
 }

@@ -3,7 +3,9 @@ import Plot
 
 /// The figures a table spec declares (`figures:`), drawn from its cells: kind `line` plots
 /// a run column's mean ± std (over seeds) against a run option of each row, e.g. top-1
-/// against beta for Figure 4. Written as tables/out/<stem>-<id>.png beside the markdown.
+/// against beta for Figure 4. Kind `distance_scatter` (Figure 6) is drawn from the HDF5 data
+/// the runner measured on the trained runs (DistanceFigure.swift). Written as
+/// tables/out/<stem>-<id>.png beside the markdown.
 public struct TableFigures {
     public let spec: TableSpec
     public let result: TableResult
@@ -25,6 +27,13 @@ public struct TableFigures {
     }
 
     public func fileName(_ figure: FigureSpec) -> String { "\(stem)-\(figure.id).png" }
+
+    /// The measured data of a distance_scatter figure, if the runner wrote it at this scale.
+    public func distanceScatter(_ figure: FigureSpec) -> DistanceScatter? {
+        guard figure.kind == FigureSpec.distanceScatter,
+              let d = try? DistanceScatter.load(from: "\(directory)/\(stem)-\(figure.id).h5"), d.scale == result.scale else { return nil }
+        return d
+    }
 
     /// The points of a line figure, sorted by x (rows without a result have a nil cell).
     public func points(_ figure: FigureSpec) -> [Point] {
@@ -51,6 +60,9 @@ public struct TableFigures {
     /// Renders every figure that has data to `directory`.
     public func write() throws {
         for figure in spec.figures ?? [] {
+            if let scatter = distanceScatter(figure) {
+                try scatter.plot().writePNG(to: URL(fileURLWithPath: "\(directory)/\(fileName(figure))"), scale: 2)
+            }
             guard let plot = plot(figure) else { continue }
             try plot.writePNG(to: URL(fileURLWithPath: "\(directory)/\(fileName(figure))"), scale: 2)
         }
@@ -62,6 +74,11 @@ public struct TableFigures {
         for figure in spec.figures ?? [] {
             lines.append("## Figure: \(figure.title)")
             lines.append("")
+            if figure.kind == FigureSpec.distanceScatter {
+                lines += distanceScatter(figure)?.markdown(fileName: fileName(figure))
+                    ?? ["No measurement at this scale yet (rows \(figure.without ?? "?") and \(figure.with ?? "?")).", ""]
+                continue
+            }
             let pts = points(figure)
             guard plot(figure) != nil else {
                 lines.append("No results to plot yet (\(pts.map(\.row).joined(separator: ", "))).")

@@ -151,6 +151,9 @@ public final class TableRunner {
         let result = TableResult(table: spec.table, title: spec.title, scale: scale, seeds: seeds, cells: cells, runKeys: keys,
                                  claims: claims, wallSeconds: Date().timeIntervalSince(started),
                                  environment: Dictionary(uniqueKeysWithValues: env.lines.map { ($0.0, $0.1) }))
+        // Figures measured on the trained models (Figure 6) need the runs and teachers, so the
+        // runner measures them; TableOutput draws them from the data written here.
+        try writeDistanceFigures()
         try TableOutput(spec: spec, result: result, directory: outputDirectory, teachers: teachers.store, runsRoot: cache.root).write()
         return result
     }

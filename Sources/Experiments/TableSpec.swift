@@ -92,9 +92,13 @@ public struct ClaimSpec: Codable {
     public enum Kind: String, Codable { case greater, allRows = "all_rows", increasing }
 }
 
-/// A figure drawn from the table's cells (tables/out/<stem>-<id>.png).
+/// A figure of the table (tables/out/<stem>-<id>.png).
 /// kind line: for each of `rows` (default: every row with a run in `column`), the mean ± std
 /// of `column` against that row's run option named `x` (e.g. beta: Figure 4).
+/// kind distance_scatter: Figure 6, the teacher-student distances of the DC-removed last-stage
+/// features of the runs in `column` of rows `without` (no DFM) and `with` (DFM), over the first
+/// `samples` test images, PCA'd to 2-D, `points` of them drawn (DistanceFigure.swift); its
+/// data goes to tables/out/<stem>-<id>.h5.
 public struct FigureSpec: Codable {
     public var id: String
     public var kind: String
@@ -102,6 +106,12 @@ public struct FigureSpec: Codable {
     public var x: String?
     public var rows: [String]?
     public var column: String?
+    public var without: String?
+    public var with: String?
+    public var samples: Int?
+    public var points: Int?
+
+    public static let line = "line", distanceScatter = "distance_scatter"
 }
 
 public struct SpecError: Error, CustomStringConvertible {
@@ -208,7 +218,13 @@ extension TableSpec {
         for scale in plan.keys where !["ci", "small", "paper"].contains(scale) { try fail("unknown scale '\(scale)'", ["plan", scale]) }
         for (i, fig) in (figures ?? []).enumerated() {
             let at = ["figures", "\(i)"]
-            guard fig.kind == "line" else { try fail("figure '\(fig.id)': unknown kind '\(fig.kind)' (supported: line)", at) }
+            guard [FigureSpec.line, FigureSpec.distanceScatter].contains(fig.kind) else {
+                try fail("figure '\(fig.id)': unknown kind '\(fig.kind)' (supported: line, distance_scatter)", at)
+            }
+            if fig.kind == FigureSpec.distanceScatter {
+                try validateDistanceScatter(fig, fail: { try fail($0, at) })
+                continue
+            }
             guard let x = fig.x else { try fail("figure '\(fig.id)' needs x (the run option on the x axis)", at) }
             guard let colID = fig.column, let col = columns.first(where: { $0.id == colID }) else {
                 try fail("figure '\(fig.id)': column '\(fig.column ?? "")' is not a column of the table", at)
@@ -231,5 +247,25 @@ extension TableSpec {
                 if !columnIDs.contains(colID) { try fail("claim reference '\(ref)': unknown column", ["claims", "\(i)"]) }
             }
         }
+    }
+
+    /// A distance_scatter figure compares two ScaleKD runs with CAP, one without DFM and one with it.
+    func validateDistanceScatter(_ fig: FigureSpec, fail: (String) throws -> Never) throws {
+        guard let colID = fig.column, columns.contains(where: { $0.id == colID && $0.kind == .run }) else {
+            try fail("figure '\(fig.id)': column '\(fig.column ?? "")' is not a run column of the table")
+        }
+        for (key, rowID, wantsDFM) in [("without", fig.without, false), ("with", fig.with, true)] {
+            guard let rowID else { try fail("figure '\(fig.id)' needs \(key) (the row whose run \(wantsDFM ? "has" : "lacks") DFM)") }
+            guard let row = rows.first(where: { $0.id == rowID }) else { try fail("figure '\(fig.id)': unknown row '\(rowID)'") }
+            guard let run = row.runs?[colID] else { try fail("figure '\(fig.id)': row '\(rowID)' has no run in column '\(colID)'") }
+            if run.method != "scalekd" || run.flags?["cap"] == false || run.flags?["stage4"] == false {
+                try fail("figure '\(fig.id)': row '\(rowID)' must be a scalekd run with CAP on stage 4 (its projector output is the student feature)")
+            }
+            if (run.flags?["dfm"] ?? true) != wantsDFM {
+                try fail("figure '\(fig.id)': the \(key) row '\(rowID)' \(wantsDFM ? "turns DFM off" : "has DFM on (set flags: {dfm: false})")")
+            }
+        }
+        if let n = fig.samples, n < 2 { try fail("figure '\(fig.id)': samples must be at least 2") }
+        if let n = fig.points, n < 1 { try fail("figure '\(fig.id)': points must be at least 1") }
     }
 }

@@ -198,14 +198,20 @@ struct FiguresCommand: ParsableCommand {
 
 struct PlotCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "plot", abstract: "Redraw a figure from its HDF5 data (restyle without retraining).")
-    @Argument(help: "A figure's HDF5 file, e.g. tables/out/figure05-swin-mini-l.h5") var data: String
+    @Argument(help: "A figure's HDF5 file, e.g. tables/out/figure05-swin-mini-l.h5 or tables/out/table09-figure06.h5") var data: String
     @Option(help: "Output PNG (default: beside the data).") var output: String?
     @Option(help: "Resolution multiplier (2 for print).") var scale = 1
     @Option(help: "Channels to draw.") var channels = 24
 
     func run() throws {
-        let s = try Spectrum.load(from: data)
         let out = output ?? (data.hasSuffix(".h5") ? String(data.dropLast(3)) + ".png" : data + ".png")
+        if DistanceScatter.isDistanceScatter(data) {
+            // Figure 6 (tables/out/table09-figure06.h5): the measured distances, PCA'd.
+            try DistanceScatter.load(from: data).plot().writePNG(to: URL(fileURLWithPath: out), scale: scale)
+            print("wrote \(out)")
+            return
+        }
+        let s = try Spectrum.load(from: data)
         try s.figure(title: "\(s.teacher) last-stage |DCT|", channels: channels).writePNG(to: URL(fileURLWithPath: out), scale: scale)
         print("wrote \(out)")
     }
