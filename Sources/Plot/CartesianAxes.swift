@@ -67,6 +67,20 @@ struct CartesianAxes {
     }
 
     /// Grid lines, drawn before the data.
+    /// Draws a chart on these axes: grid, the chart's marks (which return their legend
+    /// entries and the pixels they cover, so the legend avoids them), axes, legend.
+    func render(scale: Int, showsLegend: Bool,
+                marks: (inout Canvas, PlotFrame, FigureStyle) -> (entries: [LegendEntry], occupied: [Point])) -> Canvas {
+        let style = FigureStyle(scale: scale)
+        let layout = self.layout(scale: scale)
+        var canvas = Canvas(width: size.width * scale, height: size.height * scale, pixelsPerPoint: scale)
+        drawBackground(on: &canvas, layout: layout, style: style)
+        let (entries, occupied) = marks(&canvas, layout.frame, style)
+        drawForeground(on: &canvas, layout: layout, style: style)
+        if showsLegend { Legend.draw(entries, on: &canvas, frame: layout.frame, occupied: occupied, style: style) }
+        return canvas
+    }
+
     func drawBackground(on canvas: inout Canvas, layout: Layout, style: FigureStyle) {
         guard showsGrid else { return }
         let area = layout.frame.plotArea

@@ -87,50 +87,41 @@ public struct LinePlot: Codable, Hashable, Sendable {
 
     /// Draws the chart; the canvas is `size` times `scale` pixels.
     public func render(scale: Int = 1) -> Canvas {
-        let style = FigureStyle(scale: scale)
-        let axes = self.axes
-        let layout = axes.layout(scale: scale)
-        let frame = layout.frame
-        var canvas = Canvas(width: size.width * scale, height: size.height * scale, pixelsPerPoint: scale)
-        axes.drawBackground(on: &canvas, layout: layout, style: style)
-
-        var occupied: [Point] = []
-        var entries: [LegendEntry] = []
-        for (index, line) in series.enumerated() {
-            let color = line.color ?? Palette.seriesColor(index)
-            let points = line.points()
-            // Training curves with hundreds of points read better as plain lines.
-            let marker = line.marker ?? (points.count > 40 ? .none : Marker.automatic(index))
-            // Error bars first, so that the line and markers sit on top of them.
-            for case let p? in points where p.error > 0 {
-                let x = frame.pixelX(p.x), low = frame.pixelY(p.y - p.error), high = frame.pixelY(p.y + p.error)
-                let barWidth = style.axisWidth * 1.5
-                canvas.drawLine(from: Point(x: x, y: low), to: Point(x: x, y: high), width: barWidth, color: color)
-                for end in [low, high] {
-                    canvas.drawLine(from: Point(x: x - style.errorCap, y: end), to: Point(x: x + style.errorCap, y: end),
-                                    width: barWidth, color: color)
+        axes.render(scale: scale, showsLegend: showsLegend) { canvas, frame, style in
+            var occupied: [Point] = []
+            var entries: [LegendEntry] = []
+            for (index, line) in series.enumerated() {
+                let color = line.color ?? Palette.seriesColor(index)
+                let points = line.points()
+                // Training curves with hundreds of points read better as plain lines.
+                let marker = line.marker ?? (points.count > 40 ? .none : Marker.automatic(index))
+                // Error bars first, so that the line and markers sit on top of them.
+                for case let p? in points where p.error > 0 {
+                    let x = frame.pixelX(p.x), low = frame.pixelY(p.y - p.error), high = frame.pixelY(p.y + p.error)
+                    let barWidth = style.axisWidth * 1.5
+                    canvas.drawLine(from: Point(x: x, y: low), to: Point(x: x, y: high), width: barWidth, color: color)
+                    for end in [low, high] {
+                        canvas.drawLine(from: Point(x: x - style.errorCap, y: end), to: Point(x: x + style.errorCap, y: end),
+                                        width: barWidth, color: color)
+                    }
                 }
-            }
-            // The line, broken where a point is missing.
-            var previous: Point?
-            for p in points {
-                guard let p else { previous = nil; continue }
-                let current = frame.pixel(x: p.x, y: p.y)
-                if let previous {
-                    canvas.drawLine(from: previous, to: current, width: style.seriesWidth, color: color)
+                // The line, broken where a point is missing.
+                var previous: Point?
+                for p in points {
+                    guard let p else { previous = nil; continue }
+                    let current = frame.pixel(x: p.x, y: p.y)
+                    if let previous {
+                        canvas.drawLine(from: previous, to: current, width: style.seriesWidth, color: color)
+                    }
+                    previous = current
+                    occupied.append(current)
                 }
-                previous = current
-                occupied.append(current)
+                for case let p? in points {
+                    canvas.drawMarker(marker, at: frame.pixel(x: p.x, y: p.y), radius: style.markerRadius, color: color)
+                }
+                entries.append(LegendEntry(name: line.name, color: color, marker: marker, showsLine: true))
             }
-            for case let p? in points {
-                canvas.drawMarker(marker, at: frame.pixel(x: p.x, y: p.y), radius: style.markerRadius, color: color)
-            }
-            entries.append(LegendEntry(name: line.name, color: color, marker: marker, showsLine: true))
+            return (entries, occupied)
         }
-        axes.drawForeground(on: &canvas, layout: layout, style: style)
-        if showsLegend {
-            Legend.draw(entries, on: &canvas, frame: frame, occupied: occupied, style: style)
-        }
-        return canvas
     }
 }

@@ -68,31 +68,22 @@ public struct ScatterPlot: Codable, Hashable, Sendable {
 
     /// Draws the chart; the canvas is `size` times `scale` pixels.
     public func render(scale: Int = 1) -> Canvas {
-        let style = FigureStyle(scale: scale)
-        let axes = self.axes
-        let layout = axes.layout(scale: scale)
-        let frame = layout.frame
-        var canvas = Canvas(width: size.width * scale, height: size.height * scale, pixelsPerPoint: scale)
-        axes.drawBackground(on: &canvas, layout: layout, style: style)
-
-        var occupied: [Point] = []
-        var entries: [LegendEntry] = []
-        for (index, group) in series.enumerated() {
-            let color = group.color ?? Palette.seriesColor(index)
-            let marker = group.marker ?? Marker.automatic(index)
-            for p in group.points() {
-                let center = frame.pixel(x: p.x, y: p.y)
-                // A white halo keeps overlapping points of different series apart.
-                canvas.drawMarker(marker, at: center, radius: style.markerRadius + style.scale, color: .white)
-                canvas.drawMarker(marker, at: center, radius: style.markerRadius, color: color)
-                occupied.append(center)
+        axes.render(scale: scale, showsLegend: showsLegend) { canvas, frame, style in
+            var occupied: [Point] = []
+            var entries: [LegendEntry] = []
+            for (index, group) in series.enumerated() {
+                let color = group.color ?? Palette.seriesColor(index)
+                let marker = group.marker ?? Marker.automatic(index)
+                for p in group.points() {
+                    let center = frame.pixel(x: p.x, y: p.y)
+                    // A white halo keeps overlapping points of different series apart.
+                    canvas.drawMarker(marker, at: center, radius: style.markerRadius + style.scale, color: .white)
+                    canvas.drawMarker(marker, at: center, radius: style.markerRadius, color: color)
+                    occupied.append(center)
+                }
+                entries.append(LegendEntry(name: group.name, color: color, marker: marker, showsLine: false))
             }
-            entries.append(LegendEntry(name: group.name, color: color, marker: marker, showsLine: false))
+            return (entries, occupied)
         }
-        axes.drawForeground(on: &canvas, layout: layout, style: style)
-        if showsLegend {
-            Legend.draw(entries, on: &canvas, frame: frame, occupied: occupied, style: style)
-        }
-        return canvas
     }
 }
