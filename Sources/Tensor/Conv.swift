@@ -1,3 +1,4 @@
+import CNative
 import Foundation
 
 /// Geometry of a 2-D convolution over NCHW input.
@@ -92,29 +93,22 @@ extension Tensor {
         }
     }
 
+    /// Depthwise conv (groups == channels), one plane at a time in C over a zero-padded
+    /// copy of the plane (no bounds checks in the inner loops; see depthwise.c).
     private func depthwiseConv2d(weight: Tensor, bias: Tensor?, _ geo: ConvGeometry) -> Tensor {
         let x = self
         let out = Tensor.empty([geo.n, geo.cout, geo.ho, geo.wo])
         let px = x.pointer, pw = weight.pointer, po = out.pointer, pb = bias?.pointer
         let (h, w, ho, wo, kh, kw, s, p, c) = (geo.h, geo.w, geo.ho, geo.wo, geo.kh, geo.kw, geo.stride, geo.padding, geo.cin)
+        let (ih, iw, ikh, ikw, i_s, ip, iho, iwo) = (Int32(h), Int32(w), Int32(kh), Int32(kw), Int32(s), Int32(p), Int32(ho), Int32(wo))
+        let scratchCount = (h + 2 * p) * (w + 2 * p)
         parallelFor(geo.n * c, grain: 4) { r in
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
+            defer { scratch.deallocate() }
             for plane in r {
                 let ch = plane % c
-                let xin = px + plane * h * w, o = po + plane * ho * wo, k = pw + ch * kh * kw
-                let bv = pb?[ch] ?? 0
-                for oy in 0..<ho { for ox in 0..<wo {
-                    var acc = bv
-                    for ky in 0..<kh {
-                        let iy = oy * s - p + ky
-                        if iy < 0 || iy >= h { continue }
-                        for kx in 0..<kw {
-                            let ix = ox * s - p + kx
-                            if ix < 0 || ix >= w { continue }
-                            acc += k[ky * kw + kx] * xin[iy * w + ix]
-                        }
-                    }
-                    o[oy * wo + ox] = acc
-                } }
+                skd_dwconv_forward_plane(px + plane * h * w, pw + ch * kh * kw, pb?[ch] ?? 0, po + plane * ho * wo,
+                                         ih, iw, ikh, ikw, i_s, ip, iho, iwo, scratch)
             }
         }
         return out.record("depthwise_conv2d", [x, weight] + (bias.map { [$0] } ?? [])) { g in
@@ -125,26 +119,16 @@ extension Tensor {
                 }
             }
             if weight.requiresGrad {
-                // Per-channel partial sums over the batch, then combined in a fixed order.
+                // Per channel, the batch's planes are added in sample order (deterministic).
                 weight.accumulateGrad { pdw in
                     parallelFor(c, grain: 1) { r in
+                        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
+                        defer { scratch.deallocate() }
                         for ch in r {
-                            let dk = pdw + ch * kh * kw
                             for b in 0..<geo.n {
-                                let plane = b * c + ch, xin = px + plane * h * w, gp = pg + plane * ho * wo
-                                for ky in 0..<kh { for kx in 0..<kw {
-                                    var acc: Float = 0
-                                    for oy in 0..<ho {
-                                        let iy = oy * s - p + ky
-                                        if iy < 0 || iy >= h { continue }
-                                        for ox in 0..<wo {
-                                            let ix = ox * s - p + kx
-                                            if ix < 0 || ix >= w { continue }
-                                            acc += gp[oy * wo + ox] * xin[iy * w + ix]
-                                        }
-                                    }
-                                    dk[ky * kw + kx] += acc
-                                } }
+                                let plane = b * c + ch
+                                skd_dwconv_backward_weight_plane(px + plane * h * w, pg + plane * ho * wo, pdw + ch * kh * kw,
+                                                                 ih, iw, ikh, ikw, i_s, ip, iho, iwo, scratch)
                             }
                         }
                     }
@@ -153,20 +137,11 @@ extension Tensor {
             if x.requiresGrad {
                 x.accumulateGrad { pdx in
                     parallelFor(geo.n * c, grain: 4) { r in
+                        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
+                        defer { scratch.deallocate() }
                         for plane in r {
-                            let ch = plane % c, dxin = pdx + plane * h * w, gp = pg + plane * ho * wo, k = pw + ch * kh * kw
-                            for oy in 0..<ho { for ox in 0..<wo {
-                                let gv = gp[oy * wo + ox]
-                                for ky in 0..<kh {
-                                    let iy = oy * s - p + ky
-                                    if iy < 0 || iy >= h { continue }
-                                    for kx in 0..<kw {
-                                        let ix = ox * s - p + kx
-                                        if ix < 0 || ix >= w { continue }
-                                        dxin[iy * w + ix] += k[ky * kw + kx] * gv
-                                    }
-                                }
-                            } }
+                            skd_dwconv_backward_input_plane(pg + plane * ho * wo, pw + (plane % c) * kh * kw, pdx + plane * h * w,
+                                                            ih, iw, ikh, ikw, i_s, ip, iho, iwo, scratch)
                         }
                     }
                 }

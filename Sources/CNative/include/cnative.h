@@ -35,6 +35,16 @@ void skd_gelu_backward(const float *x, const float *g, float *dx, long n);
 /// x = exp(x), vectorised (relative error ~2e-7).
 void skd_exp_inplace(float *x, long n);
 
+/// Depthwise conv on one (sample, channel) plane; scratch holds (h+2p)*(w+2p) floats.
+void skd_dwconv_forward_plane(const float *x, const float *k, float bias, float *out,
+                              int h, int w, int kh, int kw, int s, int p, int ho, int wo, float *scratch);
+/// dx += the input gradient of one plane.
+void skd_dwconv_backward_input_plane(const float *g, const float *k, float *dx,
+                                     int h, int w, int kh, int kw, int s, int p, int ho, int wo, float *scratch);
+/// dk += the kernel gradient contributed by one plane.
+void skd_dwconv_backward_weight_plane(const float *x, const float *g, float *dk,
+                                      int h, int w, int kh, int kw, int s, int p, int ho, int wo, float *scratch);
+
 /// Keeps freed large blocks in the heap instead of returning them to the kernel.
 void skd_configure_allocator(void);
 #endif
