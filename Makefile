@@ -42,9 +42,11 @@ ci-expected: ci-tables
 env: build
 	$(SCALEKD) env
 
-# Engine vs PyTorch on this CPU (PyTorch column when `python3 -c 'import torch'` works).
+# Engine vs PyTorch on this CPU (PyTorch column when `python3 -c 'import torch'` works);
+# e.g. `make bench BENCH_ARGS="--repeats 3 --only model:"` for a quick look.
+BENCH_ARGS ?=
 bench: build
-	$(SCALEKD) bench
+	$(SCALEKD) bench $(BENCH_ARGS)
 
 # Paper tables: `make table3` (small scale), `make table3 SCALE=ci` (tiny).
 $(TABLES): build

@@ -14,84 +14,13 @@ import os
 import h5py
 import numpy as np
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
+
+from scalekd_torch import CAP, norm_mse, remove_dc
 
 OUT = os.path.join(os.path.dirname(__file__), "..", "Tests", "DistillTests", "Fixtures", "scalekd.h5")
 torch.manual_seed(7)
 torch.set_default_dtype(torch.float32 if os.environ.get("F32") else torch.float64)
-
-
-class CrossAttention(nn.Module):
-    def __init__(self, qdim, kdim, dim, heads, scale):
-        super().__init__()
-        self.q, self.k, self.v, self.proj = nn.Linear(qdim, dim), nn.Linear(kdim, dim), nn.Linear(kdim, dim), nn.Linear(dim, dim)
-        self.heads, self.scale = heads, scale
-
-    def forward(self, q, kv):
-        b, lq, _ = q.shape
-        lk = kv.shape[1]
-        d = self.q.out_features // self.heads
-        qh = self.q(q).reshape(b, lq, self.heads, d).transpose(1, 2)
-        kh = self.k(kv).reshape(b, lk, self.heads, d).transpose(1, 2)
-        vh = self.v(kv).reshape(b, lk, self.heads, d).transpose(1, 2)
-        a = (qh @ kh.transpose(-2, -1)) * (d ** -0.5) * self.scale
-        return self.proj((a.softmax(-1) @ vh).transpose(1, 2).reshape(b, lq, -1))
-
-
-class MLP(nn.Module):
-    def __init__(self, dim, hidden):
-        super().__init__()
-        self.fc1, self.fc2 = nn.Linear(dim, hidden), nn.Linear(hidden, dim)
-
-    def forward(self, x):
-        return self.fc2(F.relu(self.fc1(x)))
-
-
-class CAP(nn.Module):
-    """METHOD.md section 1."""
-    def __init__(self, cs, gs, ct, gq, heads, scale, self_query):
-        super().__init__()
-        self.proj_student = nn.Sequential(nn.Conv2d(cs, cs, 3, 1, 1), nn.BatchNorm2d(cs))
-        self.pos_embed = nn.Parameter(torch.randn(1, cs, gs, gs) * 0.02)
-        self.query = nn.Parameter(torch.randn(gq * gq, ct)) if self_query else None
-        self.proj_pos = nn.Conv2d(ct, ct, 1)
-        self.attention = CrossAttention(ct, cs, ct, heads, scale)
-        self.norm = nn.LayerNorm(ct)
-        self.ffn = MLP(ct, 4 * ct)
-        self.gq, self.ct = gq, ct
-
-    def forward(self, x, queries=None):
-        n = x.shape[0]
-        keys = (F.relu(self.proj_student(x)) + self.pos_embed).flatten(2).transpose(1, 2)
-        q0 = queries if queries is not None else self.query.unsqueeze(0).expand(n, -1, -1)
-        qmap = q0.transpose(1, 2).reshape(n, self.ct, self.gq, self.gq)
-        q = F.relu(self.proj_pos(qmap)).flatten(2).transpose(1, 2)
-        y = self.norm(self.attention(q, keys))
-        return y + self.ffn(y)
-
-
-def norm_mse(s, t):  # tokens [N, L, C]
-    return ((F.normalize(s, dim=-1) - F.normalize(t, dim=-1)) ** 2).sum() / s.shape[0]
-
-
-def dct_matrix(n):
-    k = torch.arange(n).unsqueeze(1).to(torch.get_default_dtype())
-    i = torch.arange(n).unsqueeze(0).to(torch.get_default_dtype())
-    d = torch.cos(torch.pi * (2 * i + 1) * k / (2 * n)) * (2.0 / n) ** 0.5
-    d[0] /= 2 ** 0.5
-    return d
-
-
-def remove_dc(tokens, g):
-    n, l, c = tokens.shape
-    m = tokens.transpose(1, 2).reshape(n, c, g, g)
-    d = dct_matrix(g)
-    coeff = d @ m @ d.T
-    mask = torch.ones(g, g)
-    mask[0, 0] = 0
-    back = d.T @ (coeff * mask) @ d
-    return back.reshape(n, c, l).transpose(1, 2)
 
 
 def main():

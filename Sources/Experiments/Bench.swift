@@ -1,3 +1,4 @@
+import Distill
 import Foundation
 import Models
 import NN
@@ -9,12 +10,69 @@ public struct BenchRow: Codable {
     public var unit: String          // "GFLOP/s" or "images/s"
     public var ours: Double
     public var torch: Double?
-    public var oursGFLOPs: Double?   // achieved GFLOP/s (2 x MACs / s) for throughput rows
+    public var oursGFLOPs: Double?   // achieved GFLOP/s of throughput rows (see `Bench.note`)
+    /// Peak RSS of the process that measured the row (each job runs in its own process).
     public var peakRSSMiB: Double
+    public var torchPeakRSSMiB: Double?
+    /// RSS high-water mark of each side's process before any work (libraries; included in the peaks).
+    public var startRSSMiB: Double?
+    public var torchStartRSSMiB: Double?
+}
+
+/// A unit of work timed in a process of its own, so that each row's peak RSS is its
+/// own and not the high-water mark of whatever ran before it. The names are shared with
+/// tools/bench_torch.py, which runs the same jobs in PyTorch.
+public enum BenchJob: Equatable, CustomStringConvertible {
+    case sgemm, conv2d, attention
+    /// Inference, then training steps, of one zoo preset.
+    case model(String)
+    /// One ScaleKD distillation step: frozen teacher, student, CAP + DFM + TPP + KD.
+    case scalekd(teacher: String, student: String)
+
+    public var description: String {
+        switch self {
+        case .sgemm: return "sgemm"
+        case .conv2d: return "conv2d"
+        case .attention: return "attention"
+        case .model(let name): return "model:\(name)"
+        case .scalekd(let t, let s): return "scalekd:\(t):\(s)"
+        }
+    }
+
+    public init?(_ text: String) {
+        let parts = text.split(separator: ":").map(String.init)
+        switch (parts.first, parts.count) {
+        case ("sgemm", 1): self = .sgemm
+        case ("conv2d", 1): self = .conv2d
+        case ("attention", 1): self = .attention
+        case ("model", 2) where Zoo.preset(named: parts[1]) != nil: self = .model(parts[1])
+        case ("scalekd", 3) where Zoo.preset(named: parts[1])?.isTeacher == true && Zoo.preset(named: parts[2]) != nil:
+            self = .scalekd(teacher: parts[1], student: parts[2])
+        default: return nil
+        }
+    }
+
+    /// What `make bench` runs: kernels, every mini student, the largest mini teacher, and
+    /// the ScaleKD step of the small-scale tables' main pair.
+    public static var standard: [BenchJob] {
+        let students = Zoo.presets.filter { $0.scale == .mini && !$0.isTeacher }.map { BenchJob.model($0.name) }
+        return [.sgemm, .conv2d, .attention] + students + [.model("swin-mini-l"), .scalekd(teacher: "swin-mini-l", student: "resnet-mini")]
+    }
 }
 
 /// Micro and model benchmarks. Medians over repeats after warm-up; release builds only.
 public enum Bench {
+    public static let batch = 128
+
+    public static let note = """
+        Training rows: forward, backward and AdamW step, batch \(batch), 1x32x32 inputs, 10 classes; inference rows: \
+        forward in eval mode without gradients. Medians over repeated steps after warm-up. Achieved GFLOP/s = \
+        2 x multiply-accumulates / time, counting a training step as 3x the forward MACs (conv, linear, matmul, \
+        from MetaMode); the ScaleKD step counts the teacher's forward once and everything with gradients 3x. \
+        Peak RSS is the max resident set of the process that ran the row (one process per model on each side, \
+        inference timed before training).
+        """
+
     public static func median(_ xs: [Double]) -> Double {
         let s = xs.sorted()
         return s.isEmpty ? .nan : (s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2)
@@ -24,7 +82,7 @@ public enum Bench {
     public static func time(warmup: Int = 2, repeats: Int = 7, _ body: () -> Void) -> Double {
         for _ in 0..<warmup { body() }
         var ts: [Double] = []
-        for _ in 0..<repeats {
+        for _ in 0..<max(1, repeats) {
             let t0 = DispatchTime.now().uptimeNanoseconds
             body()
             ts.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
@@ -32,10 +90,27 @@ public enum Bench {
         return median(ts)
     }
 
+    /// High-water mark of this process's resident set (Linux reports ru_maxrss in KiB).
     public static var peakRSSMiB: Double {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         return Double(usage.ru_maxrss) / 1024
+    }
+
+    /// Runs one job in this process. `repeats` scales the model rows (kernels keep their own).
+    public static func run(_ job: BenchJob, repeats: Int) -> [BenchRow] {
+        let start = peakRSSMiB
+        var rows: [BenchRow]
+        switch job {
+        case .sgemm: rows = sgemm()
+        case .conv2d: rows = [conv2d()]
+        case .attention: rows = [attention()]
+        case .model(let name): rows = model(Zoo.preset(named: name)!, repeats: repeats)
+        case .scalekd(let t, let s):
+            rows = [scaleKDStep(teacher: Zoo.preset(named: t)!, student: Zoo.preset(named: s)!, repeats: repeats)]
+        }
+        for i in rows.indices { rows[i].startRSSMiB = start }
+        return rows
     }
 
     /// sgemm GFLOP/s for square sizes.
@@ -47,7 +122,7 @@ public enum Bench {
                 BLAS.sgemm(m: n, n: n, k: n, a: a.pointer, lda: n, b: b.pointer, ldb: n, c: c.pointer, ldc: n)
             }
             return BenchRow(name: "sgemm \(n)x\(n)x\(n)", unit: "GFLOP/s", ours: 2 * Double(n * n * n) / s / 1e9,
-                            torch: nil, oursGFLOPs: nil, peakRSSMiB: peakRSSMiB)
+                            oursGFLOPs: nil, peakRSSMiB: peakRSSMiB)
         }
     }
 
@@ -61,7 +136,7 @@ public enum Bench {
             conv(x).sum().backward()
         }
         let macs = 128.0 * 64 * 16 * 16 * 64 * 9
-        return BenchRow(name: "conv2d 3x3 64->64 16x16 fwd+bwd", unit: "images/s", ours: 128 / s, torch: nil,
+        return BenchRow(name: "conv2d 3x3 64->64 16x16 fwd+bwd", unit: "images/s", ours: 128 / s,
                         oursGFLOPs: 3 * 2 * macs / s / 1e9, peakRSSMiB: peakRSSMiB)
     }
 
@@ -77,50 +152,189 @@ public enum Bench {
         let perImage: Double = 64 * 192 * 192 * 4 + 2 * 64 * 64 * 192
         let macs = 128 * perImage
         return BenchRow(name: "self-attention 64 tok, 192 wide, 3 heads fwd+bwd", unit: "images/s", ours: 128 / s,
-                        torch: nil, oursGFLOPs: 3 * 2 * macs / s / 1e9, peakRSSMiB: peakRSSMiB)
+                        oursGFLOPs: 3 * 2 * macs / s / 1e9, peakRSSMiB: peakRSSMiB)
     }
 
-    /// Training steps (forward, backward, AdamW) of a zoo preset at batch `batch`.
-    public static func modelTraining(_ preset: ModelPreset, batch: Int = 128, repeats: Int = 5) -> BenchRow {
+    static func randomImages(_ preset: ModelPreset, batch: Int, rng: inout RandomGenerator) -> Tensor {
+        let size = preset.inputSize, c = preset.inputChannels
+        return Tensor(shape: [batch, c, size, size], values: (0..<(batch * c * size * size)).map { _ in rng.nextFloat() - 0.5 })
+    }
+
+    /// Inference (eval mode, no gradients), then training steps (forward, backward, AdamW)
+    /// of a zoo preset. Inference goes first so its peak RSS excludes training's.
+    public static func model(_ preset: ModelPreset, batch: Int = batch, repeats: Int = 10) -> [BenchRow] {
         var rng = RandomGenerator(seed: 3)
         let model = preset.build(&rng)
-        let opt = AdamW(parameterSlots(model.namedParameters(), weightDecay: 0.05))
-        let size = preset.inputSize, c = preset.inputChannels
-        let x = Tensor(shape: [batch, c, size, size], values: (0..<(batch * c * size * size)).map { _ in rng.nextFloat() - 0.5 })
+        let x = randomImages(preset, batch: batch, rng: &rng)
         let labels = (0..<batch).map { $0 % preset.classes }
-        let s = time(warmup: 1, repeats: repeats) {
+        let macs = Double(preset.cost().macs) * Double(batch)
+
+        model.setTraining(false)
+        let inferSeconds = time(warmup: 2, repeats: repeats) { _ = withoutGrad { model(x) } }
+        let infer = BenchRow(name: "infer \(preset.name)", unit: "images/s", ours: Double(batch) / inferSeconds,
+                             oursGFLOPs: 2 * macs / inferSeconds / 1e9, peakRSSMiB: peakRSSMiB)
+
+        model.setTraining(true)
+        let opt = AdamW(parameterSlots(model.namedParameters(), weightDecay: 0.05))
+        let trainSeconds = time(warmup: 2, repeats: repeats) {
             opt.zeroGradients()
             model(x).crossEntropy(labels: labels).backward()
             opt.step(learningRate: 1e-3)
         }
-        let macs = Double(preset.cost().macs) * Double(batch)
-        return BenchRow(name: "train \(preset.name) batch \(batch)", unit: "images/s", ours: Double(batch) / s, torch: nil,
-                        oursGFLOPs: 3 * 2 * macs / s / 1e9, peakRSSMiB: peakRSSMiB)
+        let train = BenchRow(name: "train \(preset.name)", unit: "images/s", ours: Double(batch) / trainSeconds,
+                             oursGFLOPs: 3 * 2 * macs / trainSeconds / 1e9, peakRSSMiB: peakRSSMiB)
+        return [train, infer]
     }
 
-    /// Runs tools/bench_torch.py (same workloads, 2 threads) and returns name -> value.
-    public static func torchFigures(script: String, threads: Int) -> [String: Double]? {
+    static func scaleKDDistiller(teacher: ModelPreset, student: ModelPreset, seed: UInt64) -> Distiller {
+        var rng = RandomGenerator(seed: seed)
+        guard let t = teacher.build(&rng) as? TeacherModel else { fatalError("\(teacher.name) cannot be a ScaleKD teacher") }
+        return Distiller(teacher: t, student: student.build(&rng), kind: .scalekd, rng: &rng)
+    }
+
+    /// Parameter counts the PyTorch side must reproduce: every preset a job builds, and the
+    /// ScaleKD step's student, teacher and projectors.
+    public static func expectedParameters(_ jobs: [BenchJob]) -> [String: Int] {
+        var out: [String: Int] = [:]
+        for job in jobs {
+            switch job {
+            case .model(let name): out[name] = Zoo.preset(named: name)!.cost().params
+            case .scalekd(let t, let s):
+                let d = MetaMode.count { scaleKDDistiller(teacher: Zoo.preset(named: t)!, student: Zoo.preset(named: s)!, seed: 0) }.0
+                out["\(job) teacher"] = d.teacher.parameterCount
+                out["\(job) student"] = d.student.parameterCount
+                out["\(job) projectors"] = d.projectors.parameterCount
+            default: break
+            }
+        }
+        return out
+    }
+
+    /// One ScaleKD training step as Trainer runs it: the frozen teacher's forward without
+    /// gradients, the student's stages, four CAPs (spatial and frequency views of stages 3
+    /// and 4), the stage-3 projections back-propagated through the teacher's last stage
+    /// (TPP), logit KD, then AdamW on the student and the projectors.
+    public static func scaleKDStep(teacher: ModelPreset, student: ModelPreset, batch: Int = batch, repeats: Int = 10) -> BenchRow {
+        let distiller = scaleKDDistiller(teacher: teacher, student: student, seed: 4)
+        var rng = RandomGenerator(seed: 5)
+        let x = randomImages(student, batch: batch, rng: &rng)
+        let labels = (0..<batch).map { $0 % student.classes }
+        distiller.trainable.setTraining(true)
+        let opt = AdamW(parameterSlots(distiller.trainable.namedParameters(), weightDecay: 0.05))
+        let seconds = time(warmup: 2, repeats: repeats) {
+            opt.zeroGradients()
+            let terms = distiller.losses(images: x, labels: labels, softLabels: nil)
+            terms.dropFirst().reduce(terms[0].value) { $0 + $1.value }.backward()
+            opt.step(learningRate: 1e-3)
+        }
+        // MACs of the whole step's forward from a shape-only pass; the teacher's own
+        // forward runs once (no gradients), everything else forward + backward.
+        let stepMACs = MetaMode.count { () -> Int in
+            let d = scaleKDDistiller(teacher: teacher, student: student, seed: 0)
+            _ = d.losses(images: Tensor.meta([1, student.inputChannels, student.inputSize, student.inputSize]),
+                         labels: [0], softLabels: nil)
+            return 0
+        }.macs
+        let teacherMACs = teacher.cost().macs
+        let trainMACs = Double(3 * (stepMACs - teacherMACs) + teacherMACs) * Double(batch)
+        return BenchRow(name: "scalekd step \(teacher.name) -> \(student.name)", unit: "images/s", ours: Double(batch) / seconds,
+                        oursGFLOPs: 2 * trainMACs / seconds / 1e9, peakRSSMiB: peakRSSMiB)
+    }
+
+    /// Runs `job` in a child process (`scalekd bench --job ...`), returning its rows.
+    public static func runInChild(_ job: BenchJob, repeats: Int) throws -> [BenchRow] {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", script, "--threads", "\(threads)"]
+        // /proc/self/exe: this very binary, wherever it was started from.
+        p.executableURL = URL(fileURLWithPath: "/proc/self/exe")
+        p.arguments = ["bench", "--job", job.description, "--repeats", "\(repeats)"]
         let pipe = Pipe()
         p.standardOutput = pipe
         p.standardError = FileHandle.standardError
-        do { try p.run() } catch { return nil }
+        try p.run()
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
-        guard p.terminationStatus == 0 else { return nil }
-        return try? JSONDecoder().decode([String: Double].self, from: data)
+        guard p.terminationStatus == 0 else { throw BenchError.childFailed(job.description, p.terminationStatus) }
+        return try JSONDecoder().decode([BenchRow].self, from: data)
     }
 
+    /// True when `python3 -c "import torch"` succeeds.
+    public static var torchImportable: Bool {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-c", "import torch"]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        do { try p.run() } catch { return false }
+        p.waitUntilExit()
+        return p.terminationStatus == 0
+    }
+
+    /// What tools/bench_torch.py reports for one row.
+    public struct TorchFigure: Codable {
+        public var value: Double
+        public var peakRSSMiB: Double
+        public var startRSSMiB: Double?
+        enum CodingKeys: String, CodingKey { case value, peakRSSMiB = "peak_rss_mib", startRSSMiB = "start_rss_mib" }
+    }
+
+    /// Runs tools/bench_torch.py on the same jobs (it asserts our parameter counts) and
+    /// returns row name -> figure.
+    public static func torchFigures(script: String, jobs: [BenchJob], threads: Int, repeats: Int) throws -> [String: TorchFigure] {
+        let expected = String(decoding: try JSONEncoder().encode(expectedParameters(jobs)), as: UTF8.self)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", script, "--threads", "\(threads)", "--repeats", "\(repeats)",
+                       "--jobs", jobs.map(\.description).joined(separator: ","), "--expect-params", expected]
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = FileHandle.standardError
+        try p.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else { throw BenchError.torchFailed(p.terminationStatus) }
+        return try JSONDecoder().decode([String: TorchFigure].self, from: data)
+    }
+
+    /// Model rows (images/s) and kernel rows (sgemm's GFLOP/s) as two markdown tables.
     public static func table(_ rows: [BenchRow]) -> String {
-        var out = "| workload | unit | ours | PyTorch | ratio | ours GFLOP/s | peak RSS (MiB) |\n|---|---|---:|---:|---:|---:|---:|\n"
-        for r in rows {
-            let t = r.torch.map { String(format: "%.1f", $0) } ?? "n/a"
-            let ratio = r.torch.map { String(format: "%.2f", r.ours / $0) } ?? "n/a"
-            let g = r.oursGFLOPs.map { String(format: "%.1f", $0) } ?? "-"
-            out += "| \(r.name) | \(r.unit) | \(String(format: "%.1f", r.ours)) | \(t) | \(ratio) | \(g) | \(String(format: "%.0f", r.peakRSSMiB)) |\n"
+        func f(_ v: Double?, _ digits: Int = 1) -> String { v.map { String(format: "%.\(digits)f", $0) } ?? "n/a" }
+        func ratio(_ r: BenchRow) -> String { r.torch.map { String(format: "%.2f", r.ours / $0) } ?? "n/a" }
+        var out = "| model | images/s ours | images/s PyTorch | ratio | achieved GFLOP/s (ours) | peak RSS ours (MiB) | peak RSS PyTorch (MiB) |\n"
+        out += "|---|---:|---:|---:|---:|---:|---:|\n"
+        for r in rows where r.unit == "images/s" {
+            out += "| \(r.name) | \(f(r.ours)) | \(f(r.torch)) | \(ratio(r)) | \(f(r.oursGFLOPs)) | \(f(r.peakRSSMiB, 0)) | \(f(r.torchPeakRSSMiB, 0)) |\n"
         }
-        return out
+        let kernels = rows.filter { $0.unit != "images/s" }
+        if !kernels.isEmpty {
+            out += "\n| kernel | \(kernels[0].unit) ours | PyTorch | ratio |\n|---|---:|---:|---:|\n"
+            for r in kernels { out += "| \(r.name) | \(f(r.ours)) | \(f(r.torch)) | \(ratio(r)) |\n" }
+        }
+        // Geometric mean, so one fast row cannot hide a slow one as an arithmetic mean would.
+        let ratios = rows.filter { $0.name.hasPrefix("train") || $0.name.hasPrefix("scalekd") }
+            .compactMap { r in r.torch.map { r.ours / $0 } }
+        if !ratios.isEmpty {
+            let geo = exp(ratios.map(log).reduce(0, +) / Double(ratios.count))
+            out += String(format: "\nTraining ratio ours/PyTorch: geometric mean %.2f, min %.2f (%d rows, >= 1.0 is the goal).\n",
+                          geo, ratios.min()!, ratios.count)
+        }
+        let ourStart = rows.compactMap(\.startRSSMiB).max(), torchStart = rows.compactMap(\.torchStartRSSMiB).max()
+        if let ourStart {
+            out += String(format: "\nRSS before any work (libraries, included in the peaks): ours %.0f MiB", ourStart)
+            out += torchStart.map { String(format: ", PyTorch %.0f MiB (after `import torch`).\n", $0) } ?? ".\n"
+        }
+        return out + "\n" + note + "\n"
+    }
+}
+
+public enum BenchError: Error, CustomStringConvertible {
+    case childFailed(String, Int32)
+    case torchFailed(Int32)
+
+    public var description: String {
+        switch self {
+        case let .childFailed(job, status): return "bench job \(job) failed (exit status \(status))"
+        case let .torchFailed(status):
+            return "tools/bench_torch.py failed (exit status \(status)); see its message above (a parameter-count mismatch means the PyTorch presets no longer match the zoo)"
+        }
     }
 }

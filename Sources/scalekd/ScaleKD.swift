@@ -32,25 +32,44 @@ struct EnvCommand: ParsableCommand {
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Time the engine against PyTorch on the same CPU (tools/bench_torch.py, when torch is importable).")
+        abstract: "Time the engine against PyTorch on the same CPU (tools/bench_torch.py, when torch is importable).",
+        discussion: "Each job (kernels, one model, the ScaleKD step) runs in a child process of its own so each row's peak RSS is its own.")
     @Option(help: "Path of the PyTorch reference script.") var torchScript = "tools/bench_torch.py"
     @Flag(help: "Skip PyTorch even if it is installed.") var noTorch = false
-    @Option(help: "Only workloads whose name contains this text.") var only: String?
+    @Option(help: "Only jobs whose name contains this text (jobs: sgemm, conv2d, attention, model:<preset>, scalekd:<teacher>:<student>).")
+    var only: String?
+    @Option(help: "Timed steps per model row, after 2 warm-up steps (both engines).") var repeats = 10
+    @Option(help: .hidden) var job: String?
 
     func run() throws {
+        if let job {  // child mode: one job, rows as JSON on stdout
+            guard let j = BenchJob(job) else { throw ValidationError("unknown bench job '\(job)'") }
+            print(String(decoding: try JSONEncoder().encode(Bench.run(j, repeats: repeats)), as: UTF8.self))
+            return
+        }
         let env = EnvironmentReport.current()
         print("BLAS kernel \(env.blasKernel) (\(env.blasKernelReason)), \(env.blasThreads) BLAS threads, \(env.loopThreads) loop threads; CPU \(env.cpu)")
-        let wanted = { (name: String) in only.map { name.contains($0) } ?? true }
-        var rows = wanted("sgemm") ? Bench.sgemm() : []
-        if wanted("conv2d") { rows.append(Bench.conv2d()) }
-        if wanted("attention") { rows.append(Bench.attention()) }
-        for p in Zoo.presets where p.scale == .mini && wanted("train \(p.name)") { rows.append(Bench.modelTraining(p)) }
-        if !noTorch, let torch = Bench.torchFigures(script: torchScript, threads: env.blasThreads) {
-            for i in rows.indices { rows[i].torch = torch[rows[i].name] }
+        let jobs = BenchJob.standard.filter { j in only.map { j.description.contains($0) } ?? true }
+        var rows: [BenchRow] = []
+        for j in jobs {
+            FileHandle.standardError.write(Data("bench: \(j) (ours)\n".utf8))
+            rows += try Bench.runInChild(j, repeats: repeats)
+        }
+        var torchError: Error?
+        if !noTorch && !Bench.torchImportable {
+            print("(PyTorch not importable: `pip install torch` for the side-by-side column)")
         } else if !noTorch {
-            print("(PyTorch not importable: install it with `pip install torch` for the side-by-side column)")
+            do {
+                let torch = try Bench.torchFigures(script: torchScript, jobs: jobs, threads: env.blasThreads, repeats: repeats)
+                for i in rows.indices {
+                    rows[i].torch = torch[rows[i].name]?.value
+                    rows[i].torchPeakRSSMiB = torch[rows[i].name]?.peakRSSMiB
+                    rows[i].torchStartRSSMiB = torch[rows[i].name]?.startRSSMiB
+                }
+            } catch { torchError = error }
         }
         print(Bench.table(rows))
+        if let torchError { throw torchError }  // after our table, which stands on its own
     }
 }
 
@@ -149,7 +168,7 @@ struct ModelsCommand: ParsableCommand {
         let mini = scale != "paper"
         print(ModelTable.markdown(scale: mini ? .mini : .paper, throughput: measure && mini ? { preset in
             FileHandle.standardError.write(Data("measuring \(preset.name)...\n".utf8))
-            return Bench.modelTraining(preset, repeats: 3).ours
+            return Bench.model(preset, repeats: 3)[0].ours
         } : nil))
     }
 }
