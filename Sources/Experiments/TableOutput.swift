@@ -122,6 +122,12 @@ public struct TableOutput {
             for c in result.claims { lines.append("- **\(c.verdict.rawValue)**: \(c.statement) — \(c.evidence)") }
             lines.append("")
         }
+        if let pending = result.pending, !pending.isEmpty {
+            lines.append("**Not run yet** (\(pending.count) runs; their cells are empty and claims over them not testable):")
+            lines.append("")
+            for p in pending { lines.append("- \(p)") }
+            lines.append("")
+        }
         lines += TableFigures(spec: spec, result: result, directory: directory, stem: stem).markdown()
         for n in spec.notes ?? [] { lines.append("Note: \(n)"); lines.append("") }
         lines.append("Runs (runs/<key>/): " + result.runKeys.sorted { $0.key < $1.key }.map { row, cols in

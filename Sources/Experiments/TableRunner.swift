@@ -27,6 +27,9 @@ public struct TableResult: Codable {
     public var claims: [ClaimResult]
     public var wallSeconds: Double
     public var environment: [String: String]
+    /// Runs that could not start (a teacher not pre-trained yet), one line each; their
+    /// cells stay empty and claims over them are not testable.
+    public var pending: [String]? = nil
 }
 
 /// Resolves a table spec at a scale into runs, trains what the cache lacks, and
@@ -112,6 +115,7 @@ public final class TableRunner {
         let started = Date()
         var cells: [String: [String: CellValues]] = [:]
         var keys: [String: [String: [String]]] = [:]
+        var pending: [String] = []
         // Runs in dependency order: a column that fine-tunes from another comes after it.
         for row in spec.rows {
             let order = (row.runs ?? [:]).keys.sorted { a, b in
@@ -122,7 +126,14 @@ public final class TableRunner {
                 for seed in 0..<seeds {
                     let config = try config(row: row, column: column, seed: seed)
                     print("== table \(spec.table) [\(scale)] row \(row.id), \(column), seed \(seed): run \(config.key)")
-                    let r = try result(of: config)
+                    let r: RunResult
+                    do { r = try result(of: config) } catch let error as ExperimentError {
+                        guard case .teacherMissing = error else { throw error }
+                        // The rest of the table still runs; the output lists what is missing and why.
+                        print("   skipped: \(error)")
+                        pending.append("\(row.id).\(column) (seed \(seed)): \(error)")
+                        continue
+                    }
                     cells[row.id, default: [:]][column, default: CellValues(values: [])].values.append(r.top1)
                     keys[row.id, default: [:]][column, default: []].append(config.key)
                 }
@@ -150,7 +161,8 @@ public final class TableRunner {
         let env = EnvironmentReport.current()
         let result = TableResult(table: spec.table, title: spec.title, scale: scale, seeds: seeds, cells: cells, runKeys: keys,
                                  claims: claims, wallSeconds: Date().timeIntervalSince(started),
-                                 environment: Dictionary(uniqueKeysWithValues: env.lines.map { ($0.0, $0.1) }))
+                                 environment: Dictionary(uniqueKeysWithValues: env.lines.map { ($0.0, $0.1) }),
+                                 pending: pending.isEmpty ? nil : pending)
         // Figures measured on the trained models (Figure 6) need the runs and teachers, so the
         // runner measures them; TableOutput draws them from the data written here.
         try writeDistanceFigures()
