@@ -1,5 +1,6 @@
 import Foundation
 import Plot
+import Store
 import Tensor
 
 /// What this process runs on: printed by `scalekd env`, written into run logs and REPORT.md.
@@ -18,6 +19,7 @@ public struct EnvironmentReport: Codable {
     public var loopThreads: Int
     public var fftw: String
     public var libpng: String
+    public var hdf5: String
     public var extra: [String: String] = [:]
 
     public static func current() -> EnvironmentReport {
@@ -29,7 +31,7 @@ public struct EnvironmentReport: Codable {
             blasLibrary: blas.libraryPath, blasKernel: blas.coreName,
             blasKernelRequested: blas.requestedCoreType, blasKernelReason: blas.reason,
             blasConfig: blas.config, blasThreads: blas.threads, loopThreads: Parallel.threads,
-            fftw: FFTW.version, libpng: PNGWriter.libraryVersion)
+            fftw: FFTW.version, libpng: PNGWriter.libraryVersion, hdf5: HDF5File.libraryVersion)
     }
 
     /// Lines of "key: value" for terminals and logs.
@@ -38,7 +40,7 @@ public struct EnvironmentReport: Codable {
          ("cpu", cpu), ("vector extensions", vectorExtensions.joined(separator: " ")), ("cores", "\(cores)"),
          ("blas library", blasLibrary), ("blas kernel", "\(blasKernel) (requested \(blasKernelRequested): \(blasKernelReason))"),
          ("blas config", blasConfig), ("blas threads", "\(blasThreads)"), ("loop threads", "\(loopThreads)"),
-         ("fftw", fftw), ("libpng", libpng)] + extra.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+         ("fftw", fftw), ("libpng", libpng), ("hdf5", hdf5)] + extra.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
 
     static var compiledWith: String {

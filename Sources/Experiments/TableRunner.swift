@@ -8,6 +8,7 @@ import Tensor
 /// A measured cell: one value per seed (top-1 %, or a derived quantity).
 public struct CellValues: Codable {
     public var values: [Double]
+    public init(values: [Double]) { self.values = values }
     public var mean: Double { values.reduce(0, +) / Double(max(values.count, 1)) }
     public var std: Double {
         guard values.count > 1 else { return 0 }
@@ -30,6 +31,14 @@ public struct TableResult: Codable {
     /// Runs that could not start (a teacher not pre-trained yet), one line each; their
     /// cells stay empty and claims over them are not testable.
     public var pending: [String]? = nil
+
+    public init(table: Int, title: String, scale: String, seeds: Int, cells: [String: [String: CellValues]],
+                runKeys: [String: [String: [String]]], claims: [ClaimResult], wallSeconds: Double,
+                environment: [String: String], pending: [String]? = nil) {
+        self.table = table; self.title = title; self.scale = scale; self.seeds = seeds; self.cells = cells
+        self.runKeys = runKeys; self.claims = claims; self.wallSeconds = wallSeconds
+        self.environment = environment; self.pending = pending
+    }
 }
 
 /// Resolves a table spec at a scale into runs, trains what the cache lacks, and

@@ -8,6 +8,13 @@ public final class HDF5File {
     let id: hid_t
     private var isOpen = true
 
+    /// The HDF5 library this process runs with, e.g. "1.10.8".
+    public static var libraryVersion: String {
+        var major: UInt32 = 0, minor: UInt32 = 0, release: UInt32 = 0
+        guard H5get_libversion(&major, &minor, &release) >= 0 else { return "unknown" }
+        return "\(major).\(minor).\(release)"
+    }
+
     private init(path: String, id: hid_t) {
         self.path = path
         self.id = id

@@ -217,12 +217,28 @@ struct FiguresCommand: ParsableCommand {
 
 struct PlotCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "plot", abstract: "Redraw a figure from its HDF5 data (restyle without retraining).")
-    @Argument(help: "A figure's HDF5 file, e.g. tables/out/figure05-swin-mini-l.h5 or tables/out/table09-figure06.h5") var data: String
+    @Argument(help: "A figure's data: tables/out/figure05-swin-mini-l.h5 (Figs 2, 5), tables/out/table09-figure06.h5 (Fig 6) or a table result such as tables/out/table09.json (its line figures, Fig 4)") var data: String
     @Option(help: "Output PNG (default: beside the data).") var output: String?
     @Option(help: "Resolution multiplier (2 for print).") var scale = 1
     @Option(help: "Channels to draw.") var channels = 24
 
     func run() throws {
+        if data.hasSuffix(".json") {
+            // A table's result (tables/out/tableNN.json): redraw the line figures its spec
+            // declares (Figure 4) from the stored cells.
+            let result = try RegressionCheck.load(data)
+            let spec = try TableSpec.load(String(format: "tables/table%02d.yaml", result.table))
+            let url = URL(fileURLWithPath: data)
+            let figures = TableFigures(spec: spec, result: result, directory: url.deletingLastPathComponent().path,
+                                       stem: url.deletingPathExtension().lastPathComponent)
+            for figure in spec.figures ?? [] {
+                guard let plot = figures.plot(figure) else { continue }
+                let path = output ?? "\(figures.directory)/\(figures.fileName(figure))"
+                try plot.writePNG(to: URL(fileURLWithPath: path), scale: scale)
+                print("wrote \(path)")
+            }
+            return
+        }
         let out = output ?? (data.hasSuffix(".h5") ? String(data.dropLast(3)) + ".png" : data + ".png")
         if DistanceScatter.isDistanceScatter(data) {
             // Figure 6 (tables/out/table09-figure06.h5): the measured distances, PCA'd.
