@@ -28,6 +28,8 @@ public enum BenchJob: Equatable, CustomStringConvertible {
     case model(String)
     /// One ScaleKD distillation step: frozen teacher, student, CAP + DFM + TPP + KD.
     case scalekd(teacher: String, student: String)
+    /// The step with ScaleKD's components added one at a time (ours only; not in `standard`).
+    case components(teacher: String, student: String)
 
     public var description: String {
         switch self {
@@ -36,6 +38,7 @@ public enum BenchJob: Equatable, CustomStringConvertible {
         case .attention: return "attention"
         case .model(let name): return "model:\(name)"
         case .scalekd(let t, let s): return "scalekd:\(t):\(s)"
+        case .components(let t, let s): return "components:\(t):\(s)"
         }
     }
 
@@ -48,6 +51,8 @@ public enum BenchJob: Equatable, CustomStringConvertible {
         case ("model", 2) where Zoo.preset(named: parts[1]) != nil: self = .model(parts[1])
         case ("scalekd", 3) where Zoo.preset(named: parts[1])?.isTeacher == true && Zoo.preset(named: parts[2]) != nil:
             self = .scalekd(teacher: parts[1], student: parts[2])
+        case ("components", 3) where Zoo.preset(named: parts[1])?.isTeacher == true && Zoo.preset(named: parts[2]) != nil:
+            self = .components(teacher: parts[1], student: parts[2])
         default: return nil
         }
     }
@@ -108,6 +113,8 @@ public enum Bench {
         case .model(let name): rows = model(Zoo.preset(named: name)!, repeats: repeats)
         case .scalekd(let t, let s):
             rows = [scaleKDStep(teacher: Zoo.preset(named: t)!, student: Zoo.preset(named: s)!, repeats: repeats)]
+        case .components(let t, let s):
+            rows = componentSteps(teacher: Zoo.preset(named: t)!, student: Zoo.preset(named: s)!, repeats: repeats)
         }
         for i in rows.indices { rows[i].startRSSMiB = start }
         return rows
@@ -239,6 +246,46 @@ public enum Bench {
         let trainMACs = Double(3 * (stepMACs - teacherMACs) + teacherMACs) * Double(batch)
         return BenchRow(name: "scalekd step \(teacher.name) -> \(student.name)", unit: "images/s", ours: Double(batch) / seconds,
                         oursGFLOPs: 2 * trainMACs / seconds / 1e9, peakRSSMiB: peakRSSMiB)
+    }
+
+    /// Training-step throughput as ScaleKD's parts are switched on one at a time (issue 4's
+    /// per-component cost): plain student, KD alone, CAP (stages 3 and 4, spatial view),
+    /// + DFM (frequency-view CAPs), + TPP (stage-3 path through the teacher's last stage),
+    /// + KD (= full ScaleKD). Each row's name says what it adds; compare with the plain row.
+    public static func componentSteps(teacher: ModelPreset, student: ModelPreset, batch: Int = batch, repeats: Int = 10) -> [BenchRow] {
+        var variants: [(String, ScaleKDOptions?, MethodKind)] = [("plain student", nil, .baseline), ("KD only", ScaleKDOptions(), .kd)]
+        var o = ScaleKDOptions()
+        o.dfm = false; o.tpp = false; o.kd = false
+        variants.append(("CAP (spatial, s3+s4)", o, .scalekd))
+        o.dfm = true
+        variants.append(("CAP + DFM", o, .scalekd))
+        o.tpp = true
+        variants.append(("CAP + DFM + TPP", o, .scalekd))
+        o.kd = true
+        variants.append(("CAP + DFM + TPP + KD (ScaleKD)", o, .scalekd))
+        var rng = RandomGenerator(seed: 5)
+        let x = randomImages(student, batch: batch, rng: &rng)
+        let labels = (0..<batch).map { $0 % student.classes }
+        return variants.map { name, options, kind in
+            var init_ = RandomGenerator(seed: 4)
+            let objective: TrainingObjective
+            if kind == .baseline {
+                objective = SupervisedObjective(student: student.build(&init_))
+            } else {
+                guard let t = teacher.build(&init_) as? TeacherModel else { fatalError("\(teacher.name) cannot be a teacher") }
+                objective = Distiller(teacher: t, student: student.build(&init_), kind: kind, options: options ?? .init(), rng: &init_)
+            }
+            objective.trainable.setTraining(true)
+            let opt = AdamW(parameterSlots(objective.trainable.namedParameters(), weightDecay: 0.05))
+            let seconds = time(warmup: 2, repeats: repeats) {
+                opt.zeroGradients()
+                let terms = objective.losses(images: x, labels: labels, softLabels: nil)
+                terms.dropFirst().reduce(terms[0].value) { $0 + $1.value }.backward()
+                opt.step(learningRate: 1e-3)
+            }
+            return BenchRow(name: "step \(teacher.name) -> \(student.name): \(name)", unit: "images/s", ours: Double(batch) / seconds,
+                            peakRSSMiB: peakRSSMiB)
+        }
     }
 
     /// Runs `job` in a child process (`scalekd bench --job ...`), returning its rows.

@@ -36,7 +36,7 @@ struct BenchCommand: ParsableCommand {
         discussion: "Each job (kernels, one model, the ScaleKD step) runs in a child process of its own so each row's peak RSS is its own.")
     @Option(help: "Path of the PyTorch reference script.") var torchScript = "tools/bench_torch.py"
     @Flag(help: "Skip PyTorch even if it is installed.") var noTorch = false
-    @Option(help: "Only jobs whose name contains this text (jobs: sgemm, conv2d, attention, model:<preset>, scalekd:<teacher>:<student>).")
+    @Option(help: "Only jobs whose name contains this text (jobs: sgemm, conv2d, attention, model:<preset>, scalekd:<teacher>:<student>); a full job name also runs components:<teacher>:<student>.")
     var only: String?
     @Option(help: "Timed steps per model row, after 2 warm-up steps (both engines).") var repeats = 10
     @Option(help: .hidden) var job: String?
@@ -49,7 +49,10 @@ struct BenchCommand: ParsableCommand {
         }
         let env = EnvironmentReport.current()
         print("BLAS kernel \(env.blasKernel) (\(env.blasKernelReason)), \(env.blasThreads) BLAS threads, \(env.loopThreads) loop threads; CPU \(env.cpu)")
-        let jobs = BenchJob.standard.filter { j in only.map { j.description.contains($0) } ?? true }
+        // A full job name runs exactly that job (also those outside the standard list, such
+        // as components:<teacher>:<student>); other text filters the standard list.
+        let jobs = only.flatMap { BenchJob($0) }.map { [$0] }
+            ?? BenchJob.standard.filter { j in only.map { j.description.contains($0) } ?? true }
         var rows: [BenchRow] = []
         for j in jobs {
             FileHandle.standardError.write(Data("bench: \(j) (ours)\n".utf8))
@@ -60,7 +63,8 @@ struct BenchCommand: ParsableCommand {
             print("(PyTorch not importable: `pip install torch` for the side-by-side column)")
         } else if !noTorch {
             do {
-                let torch = try Bench.torchFigures(script: torchScript, jobs: jobs, threads: env.blasThreads, repeats: repeats)
+                let torch = try Bench.torchFigures(script: torchScript, jobs: jobs.filter { if case .components = $0 { false } else { true } },
+                                                   threads: env.blasThreads, repeats: repeats)
                 for i in rows.indices {
                     rows[i].torch = torch[rows[i].name]?.value
                     rows[i].torchPeakRSSMiB = torch[rows[i].name]?.peakRSSMiB
