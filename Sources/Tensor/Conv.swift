@@ -150,6 +150,19 @@ extension Tensor {
     }
 }
 
+extension ConvGeometry {
+    /// The output columns ox whose input column ox*stride - padding + kx lies inside the
+    /// image, as a half-open range (empty when none does): the loops below run over it
+    /// without bounds checks, and zero-fill (im2col) or skip (col2im) the rest.
+    func validColumns(_ kx: Int) -> Range<Int> {
+        let lowNeed = padding - kx                       // ox*stride >= padding - kx
+        let lo = lowNeed <= 0 ? 0 : (lowNeed + stride - 1) / stride
+        let highNeed = w - 1 + padding - kx              // ox*stride <= w - 1 + padding - kx
+        let hi = highNeed < 0 ? 0 : Swift.min(wo, highNeed / stride + 1)
+        return lo < hi ? lo..<hi : 0..<0
+    }
+}
+
 /// col[(c*kh + ky)*kw + kx][b*HoWo + oy*Wo + ox] = x[b, c, oy*s - p + ky, ox*s - p + kx] (0 outside).
 func im2col(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ col: UnsafeMutablePointer<Float>) {
     let spatial = g.n * g.spatialOut
@@ -157,25 +170,22 @@ func im2col(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ col: UnsafeMutablePo
         for row in rows {
             let c = row / g.kk, ky = (row / g.kw) % g.kh, kx = row % g.kw
             let dst = col + row * spatial
+            let valid = g.validColumns(kx), offset = kx - g.padding, st = g.stride
             for b in 0..<g.n {
                 let src = x + (b * g.cin + c) * g.h * g.w
                 let d = dst + b * g.spatialOut
                 for oy in 0..<g.ho {
-                    let iy = oy * g.stride - g.padding + ky
+                    let iy = oy * st - g.padding + ky
                     let drow = d + oy * g.wo
-                    if iy < 0 || iy >= g.h { drow.update(repeating: 0, count: g.wo); continue }
-                    let srow = src + iy * g.w
-                    if g.stride == 1 {
-                        let ox0 = Swift.max(0, g.padding - kx), ox1 = Swift.min(g.wo, g.w + g.padding - kx)
-                        if ox0 > 0 { drow.update(repeating: 0, count: Swift.min(ox0, g.wo)) }
-                        if ox1 > ox0 { (drow + ox0).update(from: srow + ox0 - g.padding + kx, count: ox1 - ox0) }
-                        if ox1 < g.wo { (drow + Swift.max(ox1, 0)).update(repeating: 0, count: g.wo - Swift.max(ox1, 0)) }
+                    if iy < 0 || iy >= g.h || valid.isEmpty { drow.update(repeating: 0, count: g.wo); continue }
+                    let srow = src + iy * g.w + offset
+                    if valid.lowerBound > 0 { drow.update(repeating: 0, count: valid.lowerBound) }
+                    if st == 1 {
+                        (drow + valid.lowerBound).update(from: srow + valid.lowerBound, count: valid.count)
                     } else {
-                        for ox in 0..<g.wo {
-                            let ix = ox * g.stride - g.padding + kx
-                            drow[ox] = ix >= 0 && ix < g.w ? srow[ix] : 0
-                        }
+                        for ox in valid { drow[ox] = srow[ox * st] }
                     }
+                    if valid.upperBound < g.wo { (drow + valid.upperBound).update(repeating: 0, count: g.wo - valid.upperBound) }
                 }
             }
         }
@@ -183,22 +193,25 @@ func im2col(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ col: UnsafeMutablePo
 }
 
 /// The adjoint of im2col: dx[b, c, iy, ix] += col[...]. Parallel over input channels so
-/// no two threads write the same element.
+/// no two threads write the same element; each element's terms are added in (ky, kx) order.
 func col2imAdd(_ col: UnsafePointer<Float>, _ g: ConvGeometry, _ dx: UnsafeMutablePointer<Float>) {
     let spatial = g.n * g.spatialOut
     parallelFor(g.cin, grain: 1) { chans in
         for c in chans {
             for ky in 0..<g.kh { for kx in 0..<g.kw {
                 let src = col + ((c * g.kh + ky) * g.kw + kx) * spatial
+                let valid = g.validColumns(kx), offset = kx - g.padding, st = g.stride
+                if valid.isEmpty { continue }
                 for b in 0..<g.n {
                     let d = dx + (b * g.cin + c) * g.h * g.w, s = src + b * g.spatialOut
                     for oy in 0..<g.ho {
-                        let iy = oy * g.stride - g.padding + ky
+                        let iy = oy * st - g.padding + ky
                         if iy < 0 || iy >= g.h { continue }
-                        let drow = d + iy * g.w, srow = s + oy * g.wo
-                        for ox in 0..<g.wo {
-                            let ix = ox * g.stride - g.padding + kx
-                            if ix >= 0 && ix < g.w { drow[ix] += srow[ox] }
+                        let drow = d + iy * g.w + offset, srow = s + oy * g.wo
+                        if st == 1 {
+                            for ox in valid { drow[ox] += srow[ox] }
+                        } else {
+                            for ox in valid { drow[ox * st] += srow[ox] }
                         }
                     }
                 }
