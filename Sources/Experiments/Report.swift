@@ -21,6 +21,15 @@ public enum Report {
         md += "\n\(held) of \(total) claims held.\n\n"
         md += "## Tables\n\n| table | scale | seeds | wall time |\n|---|---|---:|---:|\n"
         for r in results { md += "| \(r.table): \(r.title) | \(r.scale) | \(r.seeds) | \(formatDuration(r.wallSeconds)) |\n" }
+        let specs = ((try? FileManager.default.contentsOfDirectory(atPath: "tables")) ?? [])
+            .filter { $0.hasPrefix("table") && $0.hasSuffix(".yaml") }.compactMap { Int($0.filter(\.isNumber)) }.sorted()
+        let missing = specs.filter { n in !results.contains { $0.table == n && $0.scale == "small" } }
+        if !missing.isEmpty {
+            md += "\nNot yet run at small scale (no results below): " + missing.map { "Table \($0)" }.joined(separator: ", ")
+                + ". Run `make tableN`, then `make report`.\n"
+        }
+        let pendingRuns = results.reduce(0) { $0 + ($1.pending?.count ?? 0) }
+        if pendingRuns > 0 { md += "\n\(pendingRuns) runs could not start (a teacher not pre-trained yet); each table lists them.\n" }
         md += "\n"
         // Each table's markdown (and figures.md, Figures 2 and 5), with its image links made
         // relative to the repository root; PNGs a markdown does not link are appended.
