@@ -226,14 +226,7 @@ public enum Bench {
         var rng = RandomGenerator(seed: 5)
         let x = randomImages(student, batch: batch, rng: &rng)
         let labels = (0..<batch).map { $0 % student.classes }
-        distiller.trainable.setTraining(true)
-        let opt = AdamW(parameterSlots(distiller.trainable.namedParameters(), weightDecay: 0.05))
-        let seconds = time(warmup: 2, repeats: repeats) {
-            opt.zeroGradients()
-            let terms = distiller.losses(images: x, labels: labels, softLabels: nil)
-            terms.dropFirst().reduce(terms[0].value) { $0 + $1.value }.backward()
-            opt.step(learningRate: 1e-3)
-        }
+        let seconds = stepSeconds(distiller, images: x, labels: labels, repeats: repeats)
         // MACs of the whole step's forward from a shape-only pass; the teacher's own
         // forward runs once (no gradients), everything else forward + backward.
         let stepMACs = MetaMode.count { () -> Int in
@@ -246,6 +239,19 @@ public enum Bench {
         let trainMACs = Double(3 * (stepMACs - teacherMACs) + teacherMACs) * Double(batch)
         return BenchRow(name: "scalekd step \(teacher.name) -> \(student.name)", unit: "images/s", ours: Double(batch) / seconds,
                         oursGFLOPs: 2 * trainMACs / seconds / 1e9, peakRSSMiB: peakRSSMiB)
+    }
+
+    /// Median seconds of one training step of an objective as Trainer runs it: every loss
+    /// term summed, backward, AdamW on its trainable modules.
+    static func stepSeconds(_ objective: TrainingObjective, images x: Tensor, labels: [Int], repeats: Int) -> Double {
+        objective.trainable.setTraining(true)
+        let opt = AdamW(parameterSlots(objective.trainable.namedParameters(), weightDecay: 0.05))
+        return time(warmup: 2, repeats: repeats) {
+            opt.zeroGradients()
+            let terms = objective.losses(images: x, labels: labels, softLabels: nil)
+            terms.dropFirst().reduce(terms[0].value) { $0 + $1.value }.backward()
+            opt.step(learningRate: 1e-3)
+        }
     }
 
     /// Training-step throughput as ScaleKD's parts are switched on one at a time (issue 4's
@@ -275,14 +281,7 @@ public enum Bench {
                 guard let t = teacher.build(&init_) as? TeacherModel else { fatalError("\(teacher.name) cannot be a teacher") }
                 objective = Distiller(teacher: t, student: student.build(&init_), kind: kind, options: options ?? .init(), rng: &init_)
             }
-            objective.trainable.setTraining(true)
-            let opt = AdamW(parameterSlots(objective.trainable.namedParameters(), weightDecay: 0.05))
-            let seconds = time(warmup: 2, repeats: repeats) {
-                opt.zeroGradients()
-                let terms = objective.losses(images: x, labels: labels, softLabels: nil)
-                terms.dropFirst().reduce(terms[0].value) { $0 + $1.value }.backward()
-                opt.step(learningRate: 1e-3)
-            }
+            let seconds = stepSeconds(objective, images: x, labels: labels, repeats: repeats)
             return BenchRow(name: "step \(teacher.name) -> \(student.name): \(name)", unit: "images/s", ours: Double(batch) / seconds,
                             peakRSSMiB: peakRSSMiB)
         }
