@@ -103,6 +103,14 @@ public struct RunCache {
         return try body()
     }
 
+    /// The cached result, or the result of `train` run under the run's lock. The cache is
+    /// checked again once the lock is held: a process that waited for another one training
+    /// the same run takes its result instead of training it a second time.
+    public func resultOrTrain(_ config: RunConfig, _ train: () throws -> RunResult) throws -> RunResult {
+        if let r = result(for: config) { return r }
+        return try withLock(config) { try result(for: config) ?? train() }
+    }
+
     public func result(for config: RunConfig) -> RunResult? {
         guard let d = FileManager.default.contents(atPath: directory(for: config) + "/result.json") else { return nil }
         return try? JSONDecoder().decode(RunResult.self, from: d)

@@ -102,8 +102,7 @@ public final class TableRunner {
 
     /// Trains (or takes from the cache) one run.
     func result(of config: RunConfig) throws -> RunResult {
-        if let r = cache.result(for: config) { return r }
-        return try cache.withLock(config) {
+        try cache.resultOrTrain(config) {
             let objective = try makeObjective(for: config) { try self.teachers.teacher($0) }
             if let key = config.initFrom {
                 // Fine-tuning: the student starts from another run's final weights.

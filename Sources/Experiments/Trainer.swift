@@ -36,6 +36,25 @@ public struct RunResult: Codable {
     public var imagesPerSecond: Double
     public var finalLosses: [String: Double]
     public var protocolNote = "top-1/top-5 of the last epoch's weights on the test split"
+
+    public init(key: String, top1: Double, top5: Double, testImages: Int, trainImages: Int, epochs: Int, steps: Int,
+                wallSeconds: Double, imagesPerSecond: Double, finalLosses: [String: Double]) {
+        self.key = key; self.top1 = top1; self.top5 = top5; self.testImages = testImages; self.trainImages = trainImages
+        self.epochs = epochs; self.steps = steps; self.wallSeconds = wallSeconds
+        self.imagesPerSecond = imagesPerSecond; self.finalLosses = finalLosses
+    }
+}
+
+/// Images per second over the interval since the previous reading.
+struct RateMeter {
+    private var lastTime = Date(), lastImages = 0
+
+    mutating func rate(images: Int) -> Double {
+        let now = Date()
+        let r = Double(images - lastImages) / max(now.timeIntervalSince(lastTime), 1e-9)
+        lastTime = now; lastImages = images
+        return r
+    }
 }
 
 /// Writes `data` to `path` through a temporary file in the same directory and a rename.
@@ -141,6 +160,7 @@ public final class Trainer {
         let started = Date()
         var lastProgress = Date(), lastCheckpoint = Date()
         var stepsThisProcess = 0, imagesThisProcess = 0
+        var logRate = RateMeter(), progressRate = RateMeter()
         var lastLosses: [String: Double] = [:]
         objective.trainable.setTraining(true)
         while globalStep < totalSteps {
@@ -171,18 +191,19 @@ public final class Trainer {
                 globalStep += 1
                 stepsThisProcess += 1
                 imagesThisProcess += n
-                let elapsed = Date().timeIntervalSince(started)
-                let speed = Double(imagesThisProcess) / max(elapsed, 1e-9)
                 if globalStep % 10 == 0 || globalStep == totalSteps {
                     var entry: [String: Double] = lastLosses
                     entry["step"] = Double(globalStep); entry["epoch"] = Double(epoch); entry["lr"] = Double(rate)
-                    entry["images_per_s"] = speed
+                    entry["images_per_s"] = logRate.rate(images: imagesThisProcess)
                     if let line = try? JSONSerialization.data(withJSONObject: entry, options: [.sortedKeys]) {
                         logHandle.write(line + Data("\n".utf8))
                     }
                 }
                 if Date().timeIntervalSince(lastProgress) >= progressSeconds || globalStep == totalSteps {
                     lastProgress = Date()
+                    // The rate since the last progress line, not since the start: on a shared
+                    // machine the speed changes, and the ETA should follow it.
+                    let speed = progressRate.rate(images: imagesThisProcess)
                     let eta = Double(totalSteps - globalStep) * Double(config.batchSize) / max(speed, 1e-9)
                     let terms = lastLosses.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.4f", $0.value))" }.joined(separator: ", ")
                     log("[\(config.model)] epoch \(epoch + 1)/\(config.epochs) step \(globalStep)/\(totalSteps) | \(terms) | lr \(String(format: "%.2e", rate)) | \(Int(speed)) img/s | ETA \(formatDuration(eta))")
