@@ -289,18 +289,24 @@ public enum Bench {
 
     /// Runs `job` in a child process (`scalekd bench --job ...`), returning its rows.
     public static func runInChild(_ job: BenchJob, repeats: Int) throws -> [BenchRow] {
-        let p = Process()
         // /proc/self/exe: this very binary, wherever it was started from.
-        p.executableURL = URL(fileURLWithPath: "/proc/self/exe")
-        p.arguments = ["bench", "--job", job.description, "--repeats", "\(repeats)"]
+        let (status, data) = try runCapturingStdout("/proc/self/exe", ["bench", "--job", job.description, "--repeats", "\(repeats)"])
+        guard status == 0 else { throw BenchError.childFailed(job.description, status) }
+        return try JSONDecoder().decode([BenchRow].self, from: data)
+    }
+
+    /// Runs a program with stderr passed through; returns its exit status and stdout.
+    static func runCapturingStdout(_ executable: String, _ arguments: [String]) throws -> (Int32, Data) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = arguments
         let pipe = Pipe()
         p.standardOutput = pipe
         p.standardError = FileHandle.standardError
         try p.run()
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
-        guard p.terminationStatus == 0 else { throw BenchError.childFailed(job.description, p.terminationStatus) }
-        return try JSONDecoder().decode([BenchRow].self, from: data)
+        return (p.terminationStatus, data)
     }
 
     /// True when `python3 -c "import torch"` succeeds.
@@ -327,17 +333,9 @@ public enum Bench {
     /// returns row name -> figure.
     public static func torchFigures(script: String, jobs: [BenchJob], threads: Int, repeats: Int) throws -> [String: TorchFigure] {
         let expected = String(decoding: try JSONEncoder().encode(expectedParameters(jobs)), as: UTF8.self)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", script, "--threads", "\(threads)", "--repeats", "\(repeats)",
-                       "--jobs", jobs.map(\.description).joined(separator: ","), "--expect-params", expected]
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = FileHandle.standardError
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else { throw BenchError.torchFailed(p.terminationStatus) }
+        let (status, data) = try runCapturingStdout("/usr/bin/env", ["python3", script, "--threads", "\(threads)", "--repeats", "\(repeats)",
+                                                                     "--jobs", jobs.map(\.description).joined(separator: ","), "--expect-params", expected])
+        guard status == 0 else { throw BenchError.torchFailed(status) }
         return try JSONDecoder().decode([String: TorchFigure].self, from: data)
     }
 

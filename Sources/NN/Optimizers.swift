@@ -77,28 +77,49 @@ public final class SGD: Optimizer {
     }
 }
 
-/// AdamW (decoupled weight decay, PyTorch semantics with bias correction).
-public final class AdamW: Optimizer {
-    public let slots: [ParameterSlot]
+/// The Adam moments and their bias correction, shared by AdamW and LAMB.
+public final class AdamMoments {
     public let beta1: Float, beta2: Float, eps: Float
     public var stepCount = 0
-    var m: [Tensor], v: [Tensor]
+    let m: [Tensor], v: [Tensor]
 
-    public init(_ slots: [ParameterSlot], beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8) {
-        self.slots = slots
+    init(_ slots: [ParameterSlot], beta1: Float, beta2: Float, eps: Float) {
         self.beta1 = beta1; self.beta2 = beta2; self.eps = eps
         m = slots.map { Tensor(zeros: $0.tensor.shape) }
         v = slots.map { Tensor(zeros: $0.tensor.shape) }
     }
 
-    public func step(learningRate lr: Float) {
+    /// Counts one step and returns its bias corrections (1 - beta1^t, 1 - beta2^t).
+    func advance() -> (Float, Float) {
         stepCount += 1
-        let bc1 = 1 - Foundation.pow(beta1, Float(stepCount)), bc2 = 1 - Foundation.pow(beta2, Float(stepCount))
+        return (1 - Foundation.pow(beta1, Float(stepCount)), 1 - Foundation.pow(beta2, Float(stepCount)))
+    }
+
+    /// PyTorch's state names, for checkpoints.
+    func stateTensors(_ slots: [ParameterSlot]) -> [(String, Tensor)] {
+        slots.indices.flatMap { [("exp_avg.\(slots[$0].name)", m[$0]), ("exp_avg_sq.\(slots[$0].name)", v[$0])] }
+    }
+}
+
+/// AdamW (decoupled weight decay, PyTorch semantics with bias correction).
+public final class AdamW: Optimizer {
+    public let slots: [ParameterSlot]
+    public let moments: AdamMoments
+    public var stepCount: Int { get { moments.stepCount } set { moments.stepCount = newValue } }
+
+    public init(_ slots: [ParameterSlot], beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8) {
+        self.slots = slots
+        moments = AdamMoments(slots, beta1: beta1, beta2: beta2, eps: eps)
+    }
+
+    public func step(learningRate lr: Float) {
+        let (bc1, bc2) = moments.advance()
+        let b1 = moments.beta1, b2 = moments.beta2, e = moments.eps
+        let sqrtBc2 = bc2.squareRoot()
         for (i, s) in slots.enumerated() {
             guard let g = s.tensor.grad else { continue }
-            let p = s.tensor.pointer, pg = g.pointer, pm = m[i].pointer, pv = v[i].pointer
-            let decay = 1 - lr * s.weightDecay, b1 = beta1, b2 = beta2, e = eps
-            let sqrtBc2 = bc2.squareRoot()
+            let p = s.tensor.pointer, pg = g.pointer, pm = moments.m[i].pointer, pv = moments.v[i].pointer
+            let decay = 1 - lr * s.weightDecay
             for j in 0..<s.tensor.count {
                 p[j] *= decay
                 pm[j] = b1 * pm[j] + (1 - b1) * pg[j]
@@ -108,33 +129,28 @@ public final class AdamW: Optimizer {
         }
     }
 
-    public func stateTensors() -> [(String, Tensor)] {
-        slots.indices.flatMap { [("exp_avg.\(slots[$0].name)", m[$0]), ("exp_avg_sq.\(slots[$0].name)", v[$0])] }
-    }
+    public func stateTensors() -> [(String, Tensor)] { moments.stateTensors(slots) }
 }
 
 /// LAMB (You et al. 2020), as timm implements it: Adam moments with bias correction,
 /// decoupled decay added to the update, and a per-tensor trust ratio ||p|| / ||update||.
 public final class LAMB: Optimizer {
     public let slots: [ParameterSlot]
-    public let beta1: Float, beta2: Float, eps: Float
-    public var stepCount = 0
-    var m: [Tensor], v: [Tensor]
+    public let moments: AdamMoments
+    public var stepCount: Int { get { moments.stepCount } set { moments.stepCount = newValue } }
 
     public init(_ slots: [ParameterSlot], beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-6) {
         self.slots = slots
-        self.beta1 = beta1; self.beta2 = beta2; self.eps = eps
-        m = slots.map { Tensor(zeros: $0.tensor.shape) }
-        v = slots.map { Tensor(zeros: $0.tensor.shape) }
+        moments = AdamMoments(slots, beta1: beta1, beta2: beta2, eps: eps)
     }
 
     public func step(learningRate lr: Float) {
-        stepCount += 1
-        let bc1 = 1 - Foundation.pow(beta1, Float(stepCount)), bc2 = 1 - Foundation.pow(beta2, Float(stepCount))
+        let (bc1, bc2) = moments.advance()
+        let beta1 = moments.beta1, beta2 = moments.beta2, eps = moments.eps
         for (i, s) in slots.enumerated() {
             guard let g = s.tensor.grad else { continue }
             let n = s.tensor.count
-            let p = s.tensor.pointer, pg = g.pointer, pm = m[i].pointer, pv = v[i].pointer
+            let p = s.tensor.pointer, pg = g.pointer, pm = moments.m[i].pointer, pv = moments.v[i].pointer
             var update = [Float](repeating: 0, count: n)
             var pNorm: Double = 0, uNorm: Double = 0
             for j in 0..<n {
@@ -149,9 +165,7 @@ public final class LAMB: Optimizer {
         }
     }
 
-    public func stateTensors() -> [(String, Tensor)] {
-        slots.indices.flatMap { [("exp_avg.\(slots[$0].name)", m[$0]), ("exp_avg_sq.\(slots[$0].name)", v[$0])] }
-    }
+    public func stateTensors() -> [(String, Tensor)] { moments.stateTensors(slots) }
 }
 
 /// Scales all gradients so their global L2 norm is at most `maxNorm`; returns the norm before.
