@@ -1,6 +1,7 @@
 # The ScaleKD replication suite. `make table3` and `make test` are the two entry points.
 SHELL := /bin/bash
 SCALE ?= small
+JOBS ?= 1
 SWIFT ?= swift
 PACKAGES := libopenblas-dev libfftw3-dev libpng-dev libhdf5-dev zlib1g-dev dataset-fashion-mnist hdf5-tools pkg-config
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -50,7 +51,7 @@ bench: build
 
 # Paper tables: `make table3` (small scale), `make table3 SCALE=ci` (tiny).
 $(TABLES): build
-	$(SCALEKD) run $@ --scale $(SCALE)
+	$(SCALEKD) run $@ --scale $(SCALE) --jobs $(JOBS)
 
 # Pre-train the small-scale teachers on the 60k set (resumable; hours on 2 cores).
 teachers: build

@@ -86,12 +86,19 @@ public struct RunCache {
 
     /// Runs `body` holding the run's lock (waits, with a message, if another process has it).
     public func withLock<T>(_ config: RunConfig, _ body: () throws -> T) throws -> T {
+        try withLock(config, wait: true, body)!
+    }
+
+    /// Runs `body` holding the run's lock; when another process holds it, waits for it
+    /// (`wait`) or returns nil at once.
+    public func withLock<T>(_ config: RunConfig, wait: Bool, _ body: () throws -> T) throws -> T? {
         let dir = directory(for: config)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let fd = open(dir + "/.lock", O_CREAT | O_RDWR, 0o644)
         guard fd >= 0 else { throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: dir + "/.lock"]) }
         defer { close(fd) }
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            guard wait else { return nil }
             print("waiting for another process training run \(config.key) (\(config.model))...")
             flock(fd, LOCK_EX)
         }
@@ -111,8 +118,16 @@ public struct RunCache {
         return try withLock(config) { try result(for: config) ?? train() }
     }
 
-    public func result(for config: RunConfig) -> RunResult? {
-        guard let d = FileManager.default.contents(atPath: directory(for: config) + "/result.json") else { return nil }
+    /// Like `resultOrTrain`, but returns nil at once when another process is training the run.
+    public func resultOrTrainUnlessBusy(_ config: RunConfig, _ train: () throws -> RunResult) throws -> RunResult? {
+        if let r = result(for: config) { return r }
+        return try withLock(config, wait: false) { try result(for: config) ?? train() }
+    }
+
+    public func result(for config: RunConfig) -> RunResult? { result(key: config.key) }
+
+    public func result(key: String) -> RunResult? {
+        guard let d = FileManager.default.contents(atPath: "\(root)/\(key)/result.json") else { return nil }
         return try? JSONDecoder().decode(RunResult.self, from: d)
     }
 }

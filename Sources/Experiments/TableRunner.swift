@@ -100,21 +100,73 @@ public final class TableRunner {
                          initFrom: initKey, scale: scale)
     }
 
+    /// Every run of the table at this scale, in dependency order (a run that fine-tunes
+    /// from another comes after it), each key once.
+    public func configs() throws -> [RunConfig] {
+        var seen = Set<String>(), out: [RunConfig] = []
+        for row in spec.rows {
+            for column in columnOrder(row) {
+                for seed in 0..<seeds {
+                    let c = try config(row: row, column: column, seed: seed)
+                    if seen.insert(c.key).inserted { out.append(c) }
+                }
+            }
+        }
+        return out
+    }
+
+    func columnOrder(_ row: RowSpec) -> [String] {
+        (row.runs ?? [:]).keys.sorted { a, b in
+            let da = row.runs![a]!.initFrom == nil ? 0 : 1, db = row.runs![b]!.initFrom == nil ? 0 : 1
+            return da != db ? da < db : a < b
+        }
+    }
+
+    /// One of `--jobs` parallel workers (processes): trains each run of the table that no
+    /// other process holds, skipping runs whose teacher is missing; returns once every run is
+    /// done or cannot start. Runs held by another worker, or waiting for the run they
+    /// fine-tune from, are looked at again every few seconds (a worker that dies releases its
+    /// lock, and its run is taken over). Returns how many runs this worker finished.
+    @discardableResult
+    public func trainAvailable() throws -> Int {
+        var finished = 0, blocked = Set<String>()
+        while true {
+            var progressed = false, waiting = false
+            for config in try configs() where cache.result(for: config) == nil && !blocked.contains(config.key) {
+                if let from = config.initFrom, cache.result(key: from) == nil {
+                    if blocked.contains(from) { blocked.insert(config.key) } else { waiting = true }
+                    continue
+                }
+                do {
+                    if try cache.resultOrTrainUnlessBusy(config, { try train(config) }) == nil { waiting = true; continue }
+                    finished += 1; progressed = true
+                } catch let error as ExperimentError {
+                    guard case .teacherMissing = error else { throw error }
+                    blocked.insert(config.key)
+                }
+            }
+            if !progressed && !waiting { return finished }
+            if !progressed { Thread.sleep(forTimeInterval: 5) }
+        }
+    }
+
     /// Trains (or takes from the cache) one run.
     func result(of config: RunConfig) throws -> RunResult {
-        try cache.resultOrTrain(config) {
-            let objective = try makeObjective(for: config) { try self.teachers.teacher($0) }
-            if let key = config.initFrom {
-                // Fine-tuning: the student starts from another run's final weights.
-                let path = "\(cache.root)/\(key)/checkpoint.h5"
-                let params = try Checkpoint.load(from: path).parameters
-                let stripped = Dictionary(uniqueKeysWithValues: params.map { ($0.key.hasPrefix("student.") ? String($0.key.dropFirst(8)) : $0.key, $0.value) })
-                try StateIO.load(stripped, into: objective.student.namedTensors(), path: path)
-            }
-            let trainer = Trainer(config: config, runDirectory: cache.directory(for: config), objective: objective,
-                                  trainSet: data.trainSet(config.split), testSet: data.testSet(config.split))
-            return try trainer.run()!
+        try cache.resultOrTrain(config) { try train(config) }
+    }
+
+    func train(_ config: RunConfig) throws -> RunResult {
+        let objective = try makeObjective(for: config) { try self.teachers.teacher($0) }
+        if let key = config.initFrom {
+            // Fine-tuning: the student starts from another run's final weights.
+            let path = "\(cache.root)/\(key)/checkpoint.h5"
+            let params = try Checkpoint.load(from: path).parameters
+            let stripped = Dictionary(uniqueKeysWithValues: params.map { ($0.key.hasPrefix("student.") ? String($0.key.dropFirst(8)) : $0.key, $0.value) })
+            try StateIO.load(stripped, into: objective.student.namedTensors(), path: path)
         }
+        let trainer = Trainer(config: config, runDirectory: cache.directory(for: config), objective: objective,
+                              trainSet: data.trainSet(config.split), testSet: data.testSet(config.split))
+        return try trainer.run()!
     }
 
     /// Runs the whole table and writes its outputs.
@@ -126,11 +178,7 @@ public final class TableRunner {
         var pending: [String] = []
         // Runs in dependency order: a column that fine-tunes from another comes after it.
         for row in spec.rows {
-            let order = (row.runs ?? [:]).keys.sorted { a, b in
-                let da = row.runs![a]!.initFrom == nil ? 0 : 1, db = row.runs![b]!.initFrom == nil ? 0 : 1
-                return da != db ? da < db : a < b
-            }
-            for column in order {
+            for column in columnOrder(row) {
                 for seed in 0..<seeds {
                     let config = try config(row: row, column: column, seed: seed)
                     print("== table \(spec.table) [\(scale)] row \(row.id), \(column), seed \(seed): run \(config.key)")

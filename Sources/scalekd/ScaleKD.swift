@@ -184,6 +184,8 @@ struct RunTableCommand: ParsableCommand {
     @Option(help: "Seeds (default: the table's plan).") var seeds: Int?
     @Option(help: "Run cache directory.") var runs = "runs"
     @Option(help: "Output directory (CI writes its ci-scale outputs outside tables/out).") var out = "tables/out"
+    @Option(help: "Runs trained at once, each in its own process (a lock per run keeps them apart).") var jobs = 1
+    @Flag(help: .hidden) var worker = false
 
     func run() throws {
         let digits = table.filter(\.isNumber)
@@ -195,6 +197,25 @@ struct RunTableCommand: ParsableCommand {
         let spec = try TableSpec.load(path)
         let runner = try TableRunner(spec: spec, scale: scale, seeds: seeds, cache: RunCache(root: runs),
                                      outputDirectory: out, data: try DataCatalog())
+        if worker { try runner.trainAvailable(); return }
+        if jobs > 1 {
+            // jobs - 1 worker processes and this one train the runs the cache lacks; then this
+            // process assembles the table (waiting on any run a worker still holds).
+            var args = ["run", table, "--scale", scale, "--runs", runs, "--worker"]
+            if let seeds { args += ["--seeds", "\(seeds)"] }
+            let workers = try (1..<jobs).map { _ in
+                let p = Process()
+                p.executableURL = URL(fileURLWithPath: "/proc/self/exe")
+                p.arguments = args
+                try p.run()
+                return p
+            }
+            try runner.trainAvailable()
+            for p in workers {
+                p.waitUntilExit()
+                if p.terminationStatus != 0 { print("a worker process exited with status \(p.terminationStatus); its runs are retried here") }
+            }
+        }
         let result = try runner.run()
         print(String(format: "table %d at %@ scale: %d claims; outputs in %@/table%02d.md", n, scale, result.claims.count, out, n))
         for c in result.claims { print("  \(c.verdict.rawValue): \(c.statement) — \(c.evidence)") }

@@ -32,12 +32,41 @@ final class RunCacheTests: XCTestCase {
         XCTAssertEqual(overlap.value, 0, "two callers were inside the lock at once")
         XCTAssertEqual(results, [50, 50, 50, 50])
     }
+
+    /// A `--jobs` worker skips a run another process holds instead of waiting for it, and
+    /// takes its result once it is written.
+    func testBusyRunIsSkippedNotAwaited() throws {
+        let root = NSTemporaryDirectory() + "runcache-busy-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let cache = RunCache(root: root)
+        let config = RunConfig(model: "tiny", split: DataSplit(train: .student, perClass: 1),
+                               strategy: .traditional, epochs: 1, batchSize: 1, seed: 1, scale: "ci")
+        let r = RunResult(key: config.key, top1: 42, top5: 90, testImages: 1, trainImages: 1, epochs: 1, steps: 1,
+                          wallSeconds: 0, imagesPerSecond: 1, finalLosses: [:])
+        let returned = Counter(), trainedHeld = Counter(), skippedTop1 = Counter()
+        try cache.withLock(config) {
+            let other = Thread {
+                let got = try? cache.resultOrTrainUnlessBusy(config) { _ = trainedHeld.increment(); return r }
+                if got != nil { _ = skippedTop1.increment() }
+                _ = returned.increment()
+            }
+            other.start()
+            let deadline = Date().addingTimeInterval(10)
+            while returned.value == 0 && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+            try writeAtomically(try JSONEncoder().encode(r), to: cache.directory(for: config) + "/result.json")
+        }
+        XCTAssertEqual(returned.value, 1, "the second caller waited for the held run instead of skipping it")
+        XCTAssertEqual(trainedHeld.value, 0, "trained a run another process holds")
+        XCTAssertEqual(skippedTop1.value, 0, "a held run must give no result")
+        XCTAssertEqual(try cache.resultOrTrainUnlessBusy(config) { XCTFail("trained a finished run"); return r }?.top1, 42)
+    }
 }
 
 /// A thread-safe counter for the test above.
 final class Counter: @unchecked Sendable {
     private let lock = NSLock()
-    private(set) var value = 0
-    func increment() -> Int { lock.lock(); defer { lock.unlock() }; value += 1; return value }
-    func decrement() { lock.lock(); value -= 1; lock.unlock() }
+    private var count = 0
+    var value: Int { lock.lock(); defer { lock.unlock() }; return count }
+    func increment() -> Int { lock.lock(); defer { lock.unlock() }; count += 1; return count }
+    func decrement() { lock.lock(); count -= 1; lock.unlock() }
 }
