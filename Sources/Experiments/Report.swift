@@ -19,8 +19,11 @@ public enum Report {
             }
         }
         md += "\n\(held) of \(total) claims held.\n\n"
-        md += "## Tables\n\n| table | scale | seeds | wall time |\n|---|---|---:|---:|\n"
-        for r in results { md += "| \(r.table): \(r.title) | \(r.scale) | \(r.seeds) | \(formatDuration(r.wallSeconds)) |\n" }
+        md += "## Tables\n\nWall time: of the last invocation, which may have found runs cached; training time: the table's runs summed as each recorded it (its cost from an empty run cache, teachers aside).\n\n"
+        md += "| table | scale | seeds | wall time | training time |\n|---|---|---:|---:|---:|\n"
+        for r in results {
+            md += "| \(r.table): \(r.title) | \(r.scale) | \(r.seeds) | \(formatDuration(r.wallSeconds)) | \(r.runSeconds.map(formatDuration) ?? "n/a") |\n"
+        }
         let specs = ((try? FileManager.default.contentsOfDirectory(atPath: "tables")) ?? [])
             .filter { $0.hasPrefix("table") && $0.hasSuffix(".yaml") }.compactMap { Int($0.filter(\.isNumber)) }.sorted()
         let missing = specs.filter { n in !results.contains { $0.table == n && $0.scale == "small" } }

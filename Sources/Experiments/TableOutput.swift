@@ -134,7 +134,11 @@ public struct TableOutput {
             "\(row): " + cols.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.joined(separator: ","))" }.joined(separator: "; ")
         }.joined(separator: " | "))
         lines.append("")
-        lines.append("Wall time of this invocation: \(formatDuration(result.wallSeconds)); BLAS kernel \(result.environment["blas kernel"] ?? "?").")
+        var time = "Wall time of this invocation: \(formatDuration(result.wallSeconds))"
+        if let t = result.runSeconds {
+            time += "; training time of the table's \(Set(result.runKeys.values.flatMap { $0.values.flatMap { $0 } }).count) runs, summed as each run recorded it: \(formatDuration(t))"
+        }
+        lines.append(time + "; BLAS kernel \(result.environment["blas kernel"] ?? "?").")
         return lines.joined(separator: "\n") + "\n"
     }
 

@@ -31,13 +31,17 @@ public struct TableResult: Codable {
     /// Runs that could not start (a teacher not pre-trained yet), one line each; their
     /// cells stay empty and claims over them are not testable.
     public var pending: [String]? = nil
+    /// Sum of the training wall times of the table's distinct runs, as recorded by each run
+    /// (whatever the machine's load then): what the table costs from an empty run cache,
+    /// teachers aside, when this invocation found some runs cached.
+    public var runSeconds: Double? = nil
 
     public init(table: Int, title: String, scale: String, seeds: Int, cells: [String: [String: CellValues]],
                 runKeys: [String: [String: [String]]], claims: [ClaimResult], wallSeconds: Double,
-                environment: [String: String], pending: [String]? = nil) {
+                environment: [String: String], pending: [String]? = nil, runSeconds: Double? = nil) {
         self.table = table; self.title = title; self.scale = scale; self.seeds = seeds; self.cells = cells
         self.runKeys = runKeys; self.claims = claims; self.wallSeconds = wallSeconds
-        self.environment = environment; self.pending = pending
+        self.environment = environment; self.pending = pending; self.runSeconds = runSeconds
     }
 }
 
@@ -176,6 +180,7 @@ public final class TableRunner {
         var cells: [String: [String: CellValues]] = [:]
         var keys: [String: [String: [String]]] = [:]
         var pending: [String] = []
+        var runSeconds: [String: Double] = [:]
         // Runs in dependency order: a column that fine-tunes from another comes after it.
         for row in spec.rows {
             for column in columnOrder(row) {
@@ -192,6 +197,7 @@ public final class TableRunner {
                     }
                     cells[row.id, default: [:]][column, default: CellValues(values: [])].values.append(r.top1)
                     keys[row.id, default: [:]][column, default: []].append(config.key)
+                    runSeconds[config.key] = r.wallSeconds
                 }
             }
             for col in spec.columns where col.kind == .viewed {
@@ -218,7 +224,7 @@ public final class TableRunner {
         let result = TableResult(table: spec.table, title: spec.title, scale: scale, seeds: seeds, cells: cells, runKeys: keys,
                                  claims: claims, wallSeconds: Date().timeIntervalSince(started),
                                  environment: Dictionary(uniqueKeysWithValues: env.lines.map { ($0.0, $0.1) }),
-                                 pending: pending.isEmpty ? nil : pending)
+                                 pending: pending.isEmpty ? nil : pending, runSeconds: runSeconds.values.reduce(0, +))
         // Figures measured on the trained models (Figure 6) need the runs and teachers, so the
         // runner measures them; TableOutput draws them from the data written here.
         try writeDistanceFigures()
