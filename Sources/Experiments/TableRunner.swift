@@ -130,10 +130,9 @@ public final class TableRunner {
     /// other process holds, skipping runs whose teacher is missing; returns once every run is
     /// done or cannot start. Runs held by another worker, or waiting for the run they
     /// fine-tune from, are looked at again every few seconds (a worker that dies releases its
-    /// lock, and its run is taken over). Returns how many runs this worker finished.
-    @discardableResult
-    public func trainAvailable() throws -> Int {
-        var finished = 0, blocked = Set<String>()
+    /// lock, and its run is taken over).
+    public func trainAvailable() throws {
+        var blocked = Set<String>()
         while true {
             var progressed = false, waiting = false
             for config in try configs() where cache.result(for: config) == nil && !blocked.contains(config.key) {
@@ -143,13 +142,13 @@ public final class TableRunner {
                 }
                 do {
                     if try cache.resultOrTrainUnlessBusy(config, { try train(config) }) == nil { waiting = true; continue }
-                    finished += 1; progressed = true
+                    progressed = true
                 } catch let error as ExperimentError {
                     guard case .teacherMissing = error else { throw error }
                     blocked.insert(config.key)
                 }
             }
-            if !progressed && !waiting { return finished }
+            if !progressed && !waiting { return }
             if !progressed { Thread.sleep(forTimeInterval: 5) }
         }
     }

@@ -49,6 +49,8 @@ public struct RunResult: Codable {
 struct RateMeter {
     private var lastTime = Date(), lastImages = 0
 
+    var secondsSinceReading: TimeInterval { Date().timeIntervalSince(lastTime) }
+
     mutating func rate(images: Int) -> Double {
         let now = Date()
         let r = Double(images - lastImages) / max(now.timeIntervalSince(lastTime), 1e-9)
@@ -158,7 +160,7 @@ public final class Trainer {
         defer { try? logHandle.close() }
         let totalSteps = stepsPerEpoch * config.epochs
         let started = Date()
-        var lastProgress = Date(), lastCheckpoint = Date()
+        var lastCheckpoint = Date()
         var stepsThisProcess = 0, imagesThisProcess = 0
         var logRate = RateMeter(), progressRate = RateMeter()
         var lastLosses: [String: Double] = [:]
@@ -199,8 +201,7 @@ public final class Trainer {
                         logHandle.write(line + Data("\n".utf8))
                     }
                 }
-                if Date().timeIntervalSince(lastProgress) >= progressSeconds || globalStep == totalSteps {
-                    lastProgress = Date()
+                if progressRate.secondsSinceReading >= progressSeconds || globalStep == totalSteps {
                     // The rate since the last progress line, not since the start: on a shared
                     // machine the speed changes, and the ETA should follow it.
                     let speed = progressRate.rate(images: imagesThisProcess)

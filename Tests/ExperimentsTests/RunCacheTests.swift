@@ -5,12 +5,17 @@ import XCTest
 /// Two trainers of the same run at once: the lock serialises them, and the one that waited
 /// takes the first one's result instead of training again.
 final class RunCacheTests: XCTestCase {
-    func testConcurrentCallersTrainOnce() throws {
+    /// An empty run cache in a fresh temporary directory, and a run config for it.
+    func emptyCache() -> (RunCache, RunConfig) {
         let root = NSTemporaryDirectory() + "runcache-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        let cache = RunCache(root: root)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: root) }
         let config = RunConfig(model: "tiny", split: DataSplit(train: .student, perClass: 1),
                                strategy: .traditional, epochs: 1, batchSize: 1, seed: 0, scale: "ci")
+        return (RunCache(root: root), config)
+    }
+
+    func testConcurrentCallersTrainOnce() throws {
+        let (cache, config) = emptyCache()
         let trainings = Counter(), overlap = Counter(), inside = Counter()
         func train() throws -> RunResult {
             if inside.increment() > 1 { _ = overlap.increment() }
@@ -36,11 +41,7 @@ final class RunCacheTests: XCTestCase {
     /// A `--jobs` worker skips a run another process holds instead of waiting for it, and
     /// takes its result once it is written.
     func testBusyRunIsSkippedNotAwaited() throws {
-        let root = NSTemporaryDirectory() + "runcache-busy-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        let cache = RunCache(root: root)
-        let config = RunConfig(model: "tiny", split: DataSplit(train: .student, perClass: 1),
-                               strategy: .traditional, epochs: 1, batchSize: 1, seed: 1, scale: "ci")
+        let (cache, config) = emptyCache()
         let r = RunResult(key: config.key, top1: 42, top5: 90, testImages: 1, trainImages: 1, epochs: 1, steps: 1,
                           wallSeconds: 0, imagesPerSecond: 1, finalLosses: [:])
         let returned = Counter(), trainedHeld = Counter(), skippedTop1 = Counter()
