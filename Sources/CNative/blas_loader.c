@@ -87,6 +87,10 @@ const char *skd_blas_library_path(void) { return lib_path; }
 int skd_blas_get_threads(void) { return p_get_threads ? p_get_threads() : 1; }
 void skd_blas_set_threads(int n) { if (p_set_threads) p_set_threads(n); }
 
+static _Thread_local int in_parallel;
+int skd_in_parallel(void) { return in_parallel; }
+void skd_set_in_parallel(int flag) { in_parallel = flag; }
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 void skd_cpu_brand(char *out, size_t len) {

@@ -49,10 +49,11 @@ public enum BLAS {
         if skd_blas_load(requested.isEmpty ? nil : requested, &err, err.count) != 0 {
             fatalError(String(cString: err))
         }
-        if let t = env["SCALEKD_THREADS"], let n = Int(t), n > 0 {
-            skd_blas_set_threads(Int32(n))
-            Parallel.threads = n
-        }
+        // OpenBLAS's own threads woke for every GEMM, many of them tiny (a conv per image,
+        // attention per window), and spun between them; the engine's loop threads split
+        // the large GEMMs instead (sgemm below) and run small ones side by side.
+        skd_blas_set_threads(1)
+        if let t = env["SCALEKD_THREADS"], let n = Int(t), n > 0 { Parallel.threads = n }
         return Info(requestedCoreType: requested, reason: reason,
                     coreName: String(cString: skd_blas_corename()),
                     config: String(cString: skd_blas_config()),
@@ -62,9 +63,12 @@ public enum BLAS {
 
     public static func setThreads(_ n: Int) {
         _ = loaded
-        skd_blas_set_threads(Int32(n))
         Parallel.threads = n
     }
+
+    /// Products below this many multiply-adds run as one call on the calling thread
+    /// (OpenBLAS's own threshold for threading).
+    static let splitWork = 64 * 64 * 64
 
     /// Row-major C[m,n] = alpha * op(A) op(B) + beta * C.
     @inline(__always)
@@ -78,8 +82,28 @@ public enum BLAS {
             if beta == 0 { c.update(repeating: 0, count: m * ldc) }
             return
         }
-        skd_sgemm(transA ? 1 : 0, transB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda),
-                  b, Int32(ldb), beta, c, Int32(ldc))
+        // A large product is split into blocks of C's rows (or columns, when it has more),
+        // one per loop thread; each element is still one call's sum over k, in the same order.
+        let splitRows = m >= n, extent = splitRows ? m : n
+        let chunks = m * n * k < splitWork ? 1 : parallelChunkCount(extent, grain: 32)
+        if chunks == 1 {
+            skd_sgemm(transA ? 1 : 0, transB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda),
+                      b, Int32(ldb), beta, c, Int32(ldc))
+            return
+        }
+        // Blocks are whole multiples of 16 rows/columns (the AVX-512 kernel's tile).
+        let per = ((extent + chunks - 1) / chunks + 15) / 16 * 16
+        parallelChunks(chunks, chunks: chunks) { ci, _ in
+            let lo = ci * per, hi = Swift.min(extent, lo + per)
+            guard lo < hi else { return }
+            if splitRows {
+                skd_sgemm(transA ? 1 : 0, transB ? 1 : 0, Int32(hi - lo), Int32(n), Int32(k), alpha,
+                          transA ? a + lo : a + lo * lda, Int32(lda), b, Int32(ldb), beta, c + lo * ldc, Int32(ldc))
+            } else {
+                skd_sgemm(transA ? 1 : 0, transB ? 1 : 0, Int32(m), Int32(hi - lo), Int32(k), alpha, a, Int32(lda),
+                          transB ? b + lo * ldb : b + lo, Int32(ldb), beta, c + lo, Int32(ldc))
+            }
+        }
     }
 }
 

@@ -8,12 +8,19 @@ struct ConvGeometry {
     var coutPerGroup: Int { cout / groups }
     var kk: Int { kh * kw }
     var spatialOut: Int { ho * wo }
+    /// A 1x1 conv with stride 1 and no padding: the input image is its own im2col matrix.
+    var isPointwise: Bool { kh == 1 && kw == 1 && stride == 1 && padding == 0 }
+    /// The same convolution on a single image.
+    var oneImage: ConvGeometry {
+        ConvGeometry(n: 1, cin: cin, h: h, w: w, cout: cout, kh: kh, kw: kw, stride: stride,
+                     padding: padding, groups: groups, ho: ho, wo: wo)
+    }
 }
 
 extension Tensor {
     /// 2-D convolution (cross-correlation, as PyTorch): x [N, Cin, H, W], weight
     /// [Cout, Cin/groups, kh, kw], bias [Cout]. Depthwise convs run a direct loop;
-    /// every other conv is im2col over the whole batch and one GEMM per group.
+    /// every other conv is im2col per image and one GEMM per image and group.
     public func conv2d(weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Int = 0, groups: Int = 1) -> Tensor {
         precondition(rank == 4 && weight.rank == 4, "conv2d: input \(shape), weight \(weight.shape)")
         let (n, cin, h, w) = (shape[0], shape[1], shape[2], shape[3])
@@ -28,67 +35,78 @@ extension Tensor {
         if groups == cin && cout == cin { return depthwiseConv2d(weight: weight, bias: bias, geo) }
         let x = self
         let out = Tensor.empty([n, cout, ho, wo])
-        let cols = geo.cin * geo.kk, spatial = n * geo.spatialOut
-        var col: Storage? = Storage(count: cols * spatial, zeroed: false)
-        im2col(x.pointer, geo, col!.pointer)
-        var tmp: Storage? = Storage(count: cout * spatial, zeroed: false)
-        for gi in 0..<groups {
-            let rowsC = geo.cinPerGroup * geo.kk
-            BLAS.sgemm(m: geo.coutPerGroup, n: spatial, k: rowsC,
-                       a: weight.pointer + gi * geo.coutPerGroup * rowsC, lda: rowsC,
-                       b: col!.pointer + gi * rowsC * spatial, ldb: spatial,
-                       c: tmp!.pointer + gi * geo.coutPerGroup * spatial, ldc: spatial)
-        }
-        col = nil
-        // [Cout, N, HoWo] -> [N, Cout, HoWo], adding the bias on the way.
-        let so = geo.spatialOut, po = out.pointer, pt = tmp!.pointer, pb = bias?.pointer
-        parallelFor(n * cout, grain: 16) { r in
-            for idx in r {
-                let b = idx / cout, c = idx % cout
-                let d = po + idx * so, s = pt + (c * n + b) * so
-                let bv = pb?[c] ?? 0
-                for i in 0..<so { d[i] = s[i] + bv }
-            }
-        }
-        tmp = nil
-        return out.record("conv2d", [x, weight] + (bias.map { [$0] } ?? [])) { g in
-            let col = Storage(count: cols * spatial, zeroed: false)
-            // dOut [N, Cout, HoWo] -> gT [Cout, N*HoWo]
-            let gT = Storage(count: cout * spatial, zeroed: false)
-            let pg = g.pointer, pgt = gT.pointer
-            parallelFor(n * cout, grain: 16) { r in
-                for idx in r {
-                    let b = idx / cout, c = idx % cout
-                    (pgt + (c * n + b) * so).update(from: pg + idx * so, count: so)
+        // One image at a time, images spread over the loop threads: each image's GEMM
+        // writes its NCHW output plane block directly (no [Cout, N*HoWo] layout copy) and
+        // its im2col columns stay small enough for the cache.
+        let one = geo.oneImage, so = geo.spatialOut, imageIn = cin * h * w, imageOut = cout * so
+        let rowsC = geo.cinPerGroup * geo.kk, coutG = geo.coutPerGroup
+        let direct = geo.isPointwise
+        let px = x.pointer, pw = weight.pointer, po = out.pointer, pb = bias?.pointer
+        parallelChunks(n, chunks: parallelChunkCount(n)) { _, images in
+            let col = direct ? nil : UnsafeMutablePointer<Float>.allocate(capacity: cin * geo.kk * so)
+            defer { col?.deallocate() }
+            for b in images {
+                let ob = po + b * imageOut
+                if let pb { for c in 0..<cout { (ob + c * so).update(repeating: pb[c], count: so) } }
+                let src: UnsafePointer<Float>
+                if let col { im2col(px + b * imageIn, one, col); src = UnsafePointer(col) } else { src = UnsafePointer(px + b * imageIn) }
+                for gi in 0..<groups {
+                    BLAS.sgemm(m: coutG, n: so, k: rowsC, a: pw + gi * coutG * rowsC, lda: rowsC,
+                               b: src + gi * rowsC * so, ldb: so,
+                               beta: pb == nil ? 0 : 1, c: ob + gi * coutG * so, ldc: so)
                 }
             }
+        }
+        return out.record("conv2d", [x, weight] + (bias.map { [$0] } ?? [])) { g in
+            let pg = g.pointer
             if let bias, bias.requiresGrad {
                 bias.accumulateGrad { pdb in
-                    for c in 0..<cout { var acc: Float = 0; let s = pgt + c * spatial; for i in 0..<spatial { acc += s[i] }; pdb[c] += acc }
+                    for b in 0..<n { for c in 0..<cout {
+                        var acc: Float = 0; let s = pg + b * imageOut + c * so
+                        for i in 0..<so { acc += s[i] }
+                        pdb[c] += acc
+                    } }
                 }
             }
-            let rowsC = geo.cinPerGroup * geo.kk
-            if weight.requiresGrad {
-                // The columns are rebuilt rather than kept: memory for a whole network's
-                // im2col buffers would dominate, and the copy is cheap next to the GEMM.
-                im2col(x.pointer, geo, col.pointer)
-                weight.accumulateGrad { pdw in
-                    for gi in 0..<groups {
-                        BLAS.sgemm(transB: true, m: geo.coutPerGroup, n: rowsC, k: spatial,
-                                   a: pgt + gi * geo.coutPerGroup * spatial, lda: spatial,
-                                   b: col.pointer + gi * rowsC * spatial, ldb: spatial,
-                                   beta: 1, c: pdw + gi * geo.coutPerGroup * rowsC, ldc: rowsC)
+            let pdw = weight.requiresGrad ? weight.gradBuffer().pointer : nil
+            let pdx = x.requiresGrad ? x.gradBuffer().pointer : nil
+            if pdw == nil && pdx == nil { return }
+            // Each chunk of images sums its weight gradient into its own buffer; the buffers
+            // are added in chunk order (deterministic for a thread count).
+            let chunks = parallelChunkCount(n)
+            let dwPartials = (0..<(pdw == nil ? 0 : chunks)).map { _ in Storage(count: cout * rowsC) }
+            parallelChunks(n, chunks: chunks) { ci, images in
+                let col = direct ? nil : UnsafeMutablePointer<Float>.allocate(capacity: cin * geo.kk * so)
+                defer { col?.deallocate() }
+                for b in images {
+                    let gb = pg + b * imageOut
+                    if pdw != nil {
+                        // The columns are rebuilt rather than kept from the forward pass:
+                        // a whole network's im2col buffers would dominate memory.
+                        let src: UnsafePointer<Float>
+                        if let col { im2col(px + b * imageIn, one, col); src = UnsafePointer(col) } else { src = UnsafePointer(px + b * imageIn) }
+                        let dw = dwPartials[ci].pointer
+                        for gi in 0..<groups {
+                            BLAS.sgemm(transB: true, m: coutG, n: rowsC, k: so, a: gb + gi * coutG * so, lda: so,
+                                       b: src + gi * rowsC * so, ldb: so, beta: 1, c: dw + gi * coutG * rowsC, ldc: rowsC)
+                        }
+                    }
+                    if let pdx {
+                        // dcol = W^T dOut, then scattered back (col2im); a 1x1 conv adds straight into dx.
+                        let dst = col ?? pdx + b * imageIn
+                        for gi in 0..<groups {
+                            BLAS.sgemm(transA: true, m: rowsC, n: so, k: coutG, a: pw + gi * coutG * rowsC, lda: rowsC,
+                                       b: gb + gi * coutG * so, ldb: so, beta: direct ? 1 : 0, c: dst + gi * rowsC * so, ldc: so)
+                        }
+                        if let col { col2imAdd(col, one, pdx + b * imageIn) }
                     }
                 }
             }
-            if x.requiresGrad {
-                for gi in 0..<groups {
-                    BLAS.sgemm(transA: true, m: rowsC, n: spatial, k: geo.coutPerGroup,
-                               a: weight.pointer + gi * geo.coutPerGroup * rowsC, lda: rowsC,
-                               b: pgt + gi * geo.coutPerGroup * spatial, ldb: spatial,
-                               c: col.pointer + gi * rowsC * spatial, ldc: spatial)
+            if let pdw {
+                for part in dwPartials {
+                    let s = part.pointer
+                    for i in 0..<(cout * rowsC) { pdw[i] += s[i] }
                 }
-                x.accumulateGrad { pdx in col2imAdd(col.pointer, geo, pdx) }
             }
         }
     }

@@ -109,9 +109,10 @@ extension Tensor {
     }
 }
 
-/// Runs `body` for each batch entry: spread over the loop threads when each product is
-/// small (below ~64^3 multiply-adds, where OpenBLAS stays single-threaded), serially otherwise.
+/// Runs `body` for each batch entry: entries spread over the loop threads when there are
+/// enough of them (each GEMM then runs on its thread), otherwise one after another with
+/// each large GEMM split over the threads.
 @inline(__always)
 func batchedGEMM(batch: Int, work: Int, _ body: (Int) -> Void) {
-    if batch > 1 && work < 64 * 64 * 64 { parallelForEach(batch, body) } else { for i in 0..<batch { body(i) } }
+    if batch >= Parallel.threads || work < BLAS.splitWork { parallelForEach(batch, body) } else { for i in 0..<batch { body(i) } }
 }

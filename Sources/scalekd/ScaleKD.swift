@@ -48,7 +48,7 @@ struct BenchCommand: ParsableCommand {
             return
         }
         let env = EnvironmentReport.current()
-        print("BLAS kernel \(env.blasKernel) (\(env.blasKernelReason)), \(env.blasThreads) BLAS threads, \(env.loopThreads) loop threads; CPU \(env.cpu)")
+        print("BLAS kernel \(env.blasKernel) (\(env.blasKernelReason)), \(env.loopThreads) threads (large GEMMs split over them); CPU \(env.cpu)")
         // A full job name runs exactly that job (also those outside the standard list, such
         // as components:<teacher>:<student>); other text filters the standard list.
         let jobs = only.flatMap { BenchJob($0) }.map { [$0] }
@@ -64,7 +64,7 @@ struct BenchCommand: ParsableCommand {
         } else if !noTorch {
             do {
                 let torch = try Bench.torchFigures(script: torchScript, jobs: jobs.filter { if case .components = $0 { false } else { true } },
-                                                   threads: env.blasThreads, repeats: repeats)
+                                                   threads: env.loopThreads, repeats: repeats)
                 for i in rows.indices {
                     rows[i].torch = torch[rows[i].name]?.value
                     rows[i].torchPeakRSSMiB = torch[rows[i].name]?.peakRSSMiB
@@ -98,7 +98,7 @@ struct RunOptions: ParsableArguments {
 
 func train(_ config: RunConfig, runs: String, checkpointSeconds: Double = 60) throws {
     let env = EnvironmentReport.current()
-    print("BLAS \(env.blasKernel), \(env.blasThreads) threads | run \(config.key) under \(runs)/")
+    print("BLAS \(env.blasKernel), \(env.loopThreads) threads | run \(config.key) under \(runs)/")
     let data = try DataCatalog()
     let cache = RunCache(root: runs)
     let trainSet = data.trainSet(config.split), testSet = data.testSet(config.split)

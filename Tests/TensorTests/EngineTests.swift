@@ -4,11 +4,12 @@ import XCTest
 
 final class EngineTests: XCTestCase {
     /// GEMM under the chosen OpenBLAS kernel against a float64 triple loop, for odd
-    /// shapes and every transpose combination.
+    /// shapes and every transpose combination; the last three are large enough to be split
+    /// over the loop threads (by rows, by columns, and by rows with a short last block).
     func testGEMMMatchesFloat64Reference() {
         let info = BLAS.info
         XCTAssertFalse(info.coreName.isEmpty)
-        for (m, n, k) in [(1, 1, 1), (7, 13, 5), (33, 17, 65), (129, 67, 255), (64, 300, 3)] {
+        for (m, n, k) in [(1, 1, 1), (7, 13, 5), (33, 17, 65), (64, 300, 3), (129, 67, 255), (40, 703, 97), (301, 33, 70)] {
             for ta in [false, true] { for tb in [false, true] {
                 let a = randomTensor(ta ? [k, m] : [m, k], seed: UInt64(m * 7 + k), requiresGrad: false)
                 let b = randomTensor(tb ? [n, k] : [k, n], seed: UInt64(n * 11 + k), requiresGrad: false)

@@ -81,7 +81,9 @@ final class GradientTests: XCTestCase {
     }
 
     func testConv2d() {
-        let x = randomTensor([2, 4, 7, 6], seed: 21)
+        // Three images: with two loop threads the chunks are uneven (2 + 1), so the
+        // per-chunk weight-gradient buffers are checked too.
+        let x = randomTensor([3, 4, 7, 6], seed: 21)
         let w = randomTensor([6, 4, 3, 3], seed: 22), b = randomTensor([6], seed: 23)
         assertGradientsMatch([x, w, b]) { $0[0].conv2d(weight: $0[1], bias: $0[2], stride: 1, padding: 1) }
         assertGradientsMatch([x, w, b]) { $0[0].conv2d(weight: $0[1], bias: $0[2], stride: 2, padding: 1) }

@@ -21,6 +21,11 @@ const char *skd_blas_library_path(void);
 int skd_blas_get_threads(void);
 void skd_blas_set_threads(int n);
 
+/// Whether the calling thread is running a chunk of a parallel loop (thread-local), so
+/// nested loops and GEMMs run inline instead of splitting again.
+int skd_in_parallel(void);
+void skd_set_in_parallel(int flag);
+
 /// CPU brand string and feature flags read with cpuid.
 void skd_cpu_brand(char *out, size_t len);
 int skd_cpu_has(const char *feature);
