@@ -58,3 +58,74 @@ SKD_CLONES
 void skd_exp_inplace(float *x, long n) {
     for (long i = 0; i < n; i++) x[i] = skd_exp(x[i]);
 }
+
+// Row kernels for layer norm and softmax. The row sums are reassociated so they vectorise
+// (a fixed order for a given build and CPU: results stay deterministic).
+#pragma clang fp reassociate(on)
+
+SKD_CLONES
+void skd_layernorm_forward_rows(const float *x, const float *w, const float *b, float *y,
+                                float *stats, long rows, long d, float eps) {
+    for (long r = 0; r < rows; r++) {
+        const float *s = x + r * d;
+        float *o = y + r * d;
+        float mu = 0;
+        for (long i = 0; i < d; i++) mu += s[i];
+        mu /= (float)d;
+        float v = 0;
+        for (long i = 0; i < d; i++) { float t = s[i] - mu; v += t * t; }
+        float inv = 1.0f / __builtin_sqrtf(v / (float)d + eps);
+        stats[2 * r] = mu;
+        stats[2 * r + 1] = inv;
+        if (w && b) for (long i = 0; i < d; i++) o[i] = (s[i] - mu) * inv * w[i] + b[i];
+        else if (w) for (long i = 0; i < d; i++) o[i] = (s[i] - mu) * inv * w[i];
+        else for (long i = 0; i < d; i++) o[i] = (s[i] - mu) * inv + (b ? b[i] : 0.0f);
+    }
+}
+
+SKD_CLONES
+void skd_layernorm_backward_rows(const float *x, const float *g, const float *w, const float *stats,
+                                 float *dx, long rows, long d) {
+    for (long r = 0; r < rows; r++) {
+        const float *s = x + r * d, *gr = g + r * d;
+        float *o = dx + r * d;
+        float mu = stats[2 * r], inv = stats[2 * r + 1];
+        float sum_dxh = 0, sum_dxh_xh = 0;
+        for (long i = 0; i < d; i++) {
+            float dxh = gr[i] * (w ? w[i] : 1.0f);
+            sum_dxh += dxh;
+            sum_dxh_xh += dxh * (s[i] - mu) * inv;
+        }
+        float k = inv / (float)d;
+        for (long i = 0; i < d; i++) {
+            float dxh = gr[i] * (w ? w[i] : 1.0f);
+            float xh = (s[i] - mu) * inv;
+            o[i] += k * ((float)d * dxh - sum_dxh - xh * sum_dxh_xh);
+        }
+    }
+}
+
+SKD_CLONES
+void skd_softmax_rows(const float *x, float *y, long rows, long n) {
+    for (long r = 0; r < rows; r++) {
+        const float *s = x + r * n;
+        float *o = y + r * n;
+        float mx = -__builtin_inff();
+        for (long i = 0; i < n; i++) mx = s[i] > mx ? s[i] : mx;
+        float z = 0;
+        for (long i = 0; i < n; i++) { float e = skd_exp(s[i] - mx); o[i] = e; z += e; }
+        float inv = 1.0f / z;
+        for (long i = 0; i < n; i++) o[i] *= inv;
+    }
+}
+
+SKD_CLONES
+void skd_softmax_backward_rows(const float *y, const float *g, float *dx, long rows, long n) {
+    for (long r = 0; r < rows; r++) {
+        const float *yr = y + r * n, *gr = g + r * n;
+        float *o = dx + r * n;
+        float dot = 0;
+        for (long i = 0; i < n; i++) dot += gr[i] * yr[i];
+        for (long i = 0; i < n; i++) o[i] += yr[i] * (gr[i] - dot);
+    }
+}

@@ -1,3 +1,4 @@
+import CNative
 import Foundation
 
 extension Tensor {
@@ -106,17 +107,8 @@ extension Tensor {
         stats.withUnsafeMutableBufferPointer { st in
             let ps = st.baseAddress!
             parallelFor(rows, grain: 64) { r in
-                for row in r {
-                    let s = px + row * d, o = po + row * d
-                    var mu: Float = 0
-                    for i in 0..<d { mu += s[i] }
-                    mu /= Float(d)
-                    var v: Float = 0
-                    for i in 0..<d { let t = s[i] - mu; v += t * t }
-                    let inv = 1 / (v / Float(d) + eps).squareRoot()
-                    ps[2 * row] = mu; ps[2 * row + 1] = inv
-                    for i in 0..<d { o[i] = (s[i] - mu) * inv * (pw?[i] ?? 1) + (pb?[i] ?? 0) }
-                }
+                skd_layernorm_forward_rows(px + r.lowerBound * d, pw, pb, po + r.lowerBound * d,
+                                           ps + 2 * r.lowerBound, r.count, d, eps)
             }
         }
         var inputs = [x]
@@ -137,21 +129,11 @@ extension Tensor {
             }
             if x.requiresGrad {
                 x.accumulateGrad { pdx in
-                    parallelFor(rows, grain: 64) { r in
-                        for row in r {
-                            let mu = stats[2 * row], inv = stats[2 * row + 1]
-                            var sumDxh: Float = 0, sumDxhXh: Float = 0
-                            for i in 0..<d {
-                                let dxh = pg[row * d + i] * (pw?[i] ?? 1)
-                                sumDxh += dxh
-                                sumDxhXh += dxh * (px[row * d + i] - mu) * inv
-                            }
-                            let k = inv / Float(d)
-                            for i in 0..<d {
-                                let dxh = pg[row * d + i] * (pw?[i] ?? 1)
-                                let xh = (px[row * d + i] - mu) * inv
-                                pdx[row * d + i] += k * (Float(d) * dxh - sumDxh - xh * sumDxhXh)
-                            }
+                    stats.withUnsafeBufferPointer { st in
+                        let ps = st.baseAddress!
+                        parallelFor(rows, grain: 64) { r in
+                            let o = r.lowerBound * d
+                            skd_layernorm_backward_rows(px + o, pg + o, pw, ps + 2 * r.lowerBound, pdx + o, r.count, d)
                         }
                     }
                 }

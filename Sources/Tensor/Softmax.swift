@@ -1,18 +1,11 @@
+import CNative
 import Foundation
 
 /// Row-wise softmax of [rows, n] into `out` (max-shifted for stability).
 @inline(__always)
 func softmaxRows(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, rows: Int, n: Int) {
     parallelFor(rows, grain: 32) { r in
-        for row in r {
-            let s = x + row * n, o = out + row * n
-            var mx = -Float.infinity
-            for i in 0..<n where s[i] > mx { mx = s[i] }
-            var z: Float = 0
-            for i in 0..<n { let e = Foundation.exp(s[i] - mx); o[i] = e; z += e }
-            let inv = 1 / z
-            for i in 0..<n { o[i] *= inv }
-        }
+        skd_softmax_rows(x + r.lowerBound * n, out + r.lowerBound * n, r.count, n)
     }
 }
 
@@ -28,11 +21,8 @@ extension Tensor {
             self.accumulateGrad { pd in
                 let pg = g.pointer
                 parallelFor(rows, grain: 32) { r in
-                    for row in r {
-                        var dot: Float = 0
-                        for i in 0..<n { dot += pg[row * n + i] * py[row * n + i] }
-                        for i in 0..<n { pd[row * n + i] += py[row * n + i] * (pg[row * n + i] - dot) }
-                    }
+                    let o = r.lowerBound * n
+                    skd_softmax_backward_rows(py + o, pg + o, pd + o, r.count, n)
                 }
             }
         }

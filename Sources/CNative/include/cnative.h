@@ -39,6 +39,15 @@ void skd_gelu_forward(const float *x, float *y, long n);
 void skd_gelu_backward(const float *x, const float *g, float *dx, long n);
 /// x = exp(x), vectorised (relative error ~2e-7).
 void skd_exp_inplace(float *x, long n);
+/// Layer norm over the last axis of [rows, d]: y and per-row (mean, 1/std) into stats;
+/// w and b may be NULL. The backward adds the input gradient into dx.
+void skd_layernorm_forward_rows(const float *x, const float *w, const float *b, float *y,
+                                float *stats, long rows, long d, float eps);
+void skd_layernorm_backward_rows(const float *x, const float *g, const float *w, const float *stats,
+                                 float *dx, long rows, long d);
+/// Row-wise softmax of [rows, n] (max-shifted), and its backward dx += y * (g - <g, y>).
+void skd_softmax_rows(const float *x, float *y, long rows, long n);
+void skd_softmax_backward_rows(const float *y, const float *g, float *dx, long rows, long n);
 
 /// Depthwise conv on one (sample, channel) plane; scratch holds (h+2p)*(w+2p) floats.
 void skd_dwconv_forward_plane(const float *x, const float *k, float bias, float *out,
