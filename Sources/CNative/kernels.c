@@ -129,3 +129,37 @@ void skd_softmax_backward_rows(const float *y, const float *g, float *dx, long r
         for (long i = 0; i < n; i++) o[i] += yr[i] * (gr[i] - dot);
     }
 }
+
+// Batch-norm per-channel sums over the n planes of channel ch in [n, c, inner], in double
+// (a batch has up to millions of terms); reassociated so the loops vectorise.
+SKD_CLONES
+void skd_bn_channel_moments(const float *x, long n, long c, long inner, long ch, double *mean, double *var) {
+    double s = 0;
+    for (long b = 0; b < n; b++) {
+        const float *p = x + (b * c + ch) * inner;
+        for (long i = 0; i < inner; i++) s += (double)p[i];
+    }
+    double mu = s / (double)(n * inner), v = 0;
+    for (long b = 0; b < n; b++) {
+        const float *p = x + (b * c + ch) * inner;
+        for (long i = 0; i < inner; i++) { double d = (double)p[i] - mu; v += d * d; }
+    }
+    *mean = mu;
+    *var = v;
+}
+
+SKD_CLONES
+void skd_bn_channel_grad_sums(const float *x, const float *g, long n, long c, long inner, long ch,
+                              float mean, float inv_std, double *sum_g, double *sum_g_xhat) {
+    double a = 0, b2 = 0;
+    for (long b = 0; b < n; b++) {
+        long off = (b * c + ch) * inner;
+        for (long i = 0; i < inner; i++) {
+            double gv = (double)g[off + i];
+            a += gv;
+            b2 += gv * (double)((x[off + i] - mean) * inv_std);
+        }
+    }
+    *sum_g = a;
+    *sum_g_xhat = b2;
+}

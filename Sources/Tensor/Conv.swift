@@ -98,7 +98,7 @@ extension Tensor {
                             BLAS.sgemm(transA: true, m: rowsC, n: so, k: coutG, a: pw + gi * coutG * rowsC, lda: rowsC,
                                        b: gb + gi * coutG * so, ldb: so, beta: direct ? 1 : 0, c: dst + gi * rowsC * so, ldc: so)
                         }
-                        if let col { col2imAdd(col, one, pdx + b * imageIn) }
+                        if let col { col2imAdd(UnsafePointer(col), one, pdx + b * imageIn) }
                     }
                 }
             }
@@ -168,72 +168,18 @@ extension Tensor {
     }
 }
 
-extension ConvGeometry {
-    /// The output columns ox whose input column ox*stride - padding + kx lies inside the
-    /// image, as a half-open range (empty when none does): the loops below run over it
-    /// without bounds checks, and zero-fill (im2col) or skip (col2im) the rest.
-    func validColumns(_ kx: Int) -> Range<Int> {
-        let lowNeed = padding - kx                       // ox*stride >= padding - kx
-        let lo = lowNeed <= 0 ? 0 : (lowNeed + stride - 1) / stride
-        let highNeed = w - 1 + padding - kx              // ox*stride <= w - 1 + padding - kx
-        let hi = highNeed < 0 ? 0 : Swift.min(wo, highNeed / stride + 1)
-        return lo < hi ? lo..<hi : 0..<0
-    }
-}
-
-/// col[(c*kh + ky)*kw + kx][b*HoWo + oy*Wo + ox] = x[b, c, oy*s - p + ky, ox*s - p + kx] (0 outside).
+/// col[(c*kh + ky)*kw + kx][oy*Wo + ox] = x[c, oy*s - p + ky, ox*s - p + kx] (0 outside), one image.
+@inline(__always)
 func im2col(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ col: UnsafeMutablePointer<Float>) {
-    let spatial = g.n * g.spatialOut
-    parallelFor(g.cin * g.kk, grain: 1) { rows in
-        for row in rows {
-            let c = row / g.kk, ky = (row / g.kw) % g.kh, kx = row % g.kw
-            let dst = col + row * spatial
-            let valid = g.validColumns(kx), offset = kx - g.padding, st = g.stride
-            for b in 0..<g.n {
-                let src = x + (b * g.cin + c) * g.h * g.w
-                let d = dst + b * g.spatialOut
-                for oy in 0..<g.ho {
-                    let iy = oy * st - g.padding + ky
-                    let drow = d + oy * g.wo
-                    if iy < 0 || iy >= g.h || valid.isEmpty { drow.update(repeating: 0, count: g.wo); continue }
-                    let srow = src + iy * g.w + offset
-                    if valid.lowerBound > 0 { drow.update(repeating: 0, count: valid.lowerBound) }
-                    if st == 1 {
-                        (drow + valid.lowerBound).update(from: srow + valid.lowerBound, count: valid.count)
-                    } else {
-                        for ox in valid { drow[ox] = srow[ox * st] }
-                    }
-                    if valid.upperBound < g.wo { (drow + valid.upperBound).update(repeating: 0, count: g.wo - valid.upperBound) }
-                }
-            }
-        }
-    }
+    precondition(g.n == 1, "im2col runs per image")
+    skd_im2col_image(x, Int32(g.cin), Int32(g.h), Int32(g.w), Int32(g.kh), Int32(g.kw), Int32(g.stride),
+                     Int32(g.padding), Int32(g.ho), Int32(g.wo), col)
 }
 
-/// The adjoint of im2col: dx[b, c, iy, ix] += col[...]. Parallel over input channels so
-/// no two threads write the same element; each element's terms are added in (ky, kx) order.
+/// The adjoint of im2col for one image: dx[c, iy, ix] += col[...], terms added in (ky, kx) order.
+@inline(__always)
 func col2imAdd(_ col: UnsafePointer<Float>, _ g: ConvGeometry, _ dx: UnsafeMutablePointer<Float>) {
-    let spatial = g.n * g.spatialOut
-    parallelFor(g.cin, grain: 1) { chans in
-        for c in chans {
-            for ky in 0..<g.kh { for kx in 0..<g.kw {
-                let src = col + ((c * g.kh + ky) * g.kw + kx) * spatial
-                let valid = g.validColumns(kx), offset = kx - g.padding, st = g.stride
-                if valid.isEmpty { continue }
-                for b in 0..<g.n {
-                    let d = dx + (b * g.cin + c) * g.h * g.w, s = src + b * g.spatialOut
-                    for oy in 0..<g.ho {
-                        let iy = oy * st - g.padding + ky
-                        if iy < 0 || iy >= g.h { continue }
-                        let drow = d + iy * g.w + offset, srow = s + oy * g.wo
-                        if st == 1 {
-                            for ox in valid { drow[ox] += srow[ox] }
-                        } else {
-                            for ox in valid { drow[ox * st] += srow[ox] }
-                        }
-                    }
-                }
-            } }
-        }
-    }
+    precondition(g.n == 1, "col2im runs per image")
+    skd_col2im_add_image(col, Int32(g.cin), Int32(g.h), Int32(g.w), Int32(g.kh), Int32(g.kw), Int32(g.stride),
+                         Int32(g.padding), Int32(g.ho), Int32(g.wo), dx)
 }

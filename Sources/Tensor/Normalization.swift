@@ -16,11 +16,8 @@ extension Tensor {
                 let pmean = pm.baseAddress!, pinv = pi.baseAddress!
                 parallelFor(c, grain: 1) { r in
                     for ch in r {
-                        var s: Double = 0
-                        for b in 0..<n { let p = px + (b * c + ch) * inner; for i in 0..<inner { s += Double(p[i]) } }
-                        let mu = s / Double(m)
-                        var v: Double = 0
-                        for b in 0..<n { let p = px + (b * c + ch) * inner; for i in 0..<inner { let d = Double(p[i]) - mu; v += d * d } }
+                        var mu: Double = 0, v: Double = 0
+                        skd_bn_channel_moments(px, n, c, inner, ch, &mu, &v)
                         let varB = v / Double(m)
                         pmean[ch] = Float(mu)
                         pinv[ch] = Float(1 / (varB + Double(eps)).squareRoot())
@@ -58,14 +55,7 @@ extension Tensor {
                 parallelFor(c, grain: 1) { r in
                     for ch in r {
                         var a: Double = 0, b2: Double = 0
-                        for b in 0..<n {
-                            let off = (b * c + ch) * inner
-                            for i in 0..<inner {
-                                let gv = Double(pg[off + i])
-                                a += gv
-                                b2 += gv * Double((px[off + i] - mean[ch]) * invStd[ch])
-                            }
-                        }
+                        skd_bn_channel_grad_sums(px, pg, n, c, inner, ch, mean[ch], invStd[ch], &a, &b2)
                         psg[ch] = Float(a); psgx[ch] = Float(b2)
                     }
                 }

@@ -45,9 +45,21 @@ void skd_layernorm_forward_rows(const float *x, const float *w, const float *b, 
                                 float *stats, long rows, long d, float eps);
 void skd_layernorm_backward_rows(const float *x, const float *g, const float *w, const float *stats,
                                  float *dx, long rows, long d);
+/// Batch norm, channel ch of [n, c, inner]: mean and sum of squared deviations; and the
+/// backward's sums of g and g * xhat. Double accumulators.
+void skd_bn_channel_moments(const float *x, long n, long c, long inner, long ch, double *mean, double *var);
+void skd_bn_channel_grad_sums(const float *x, const float *g, long n, long c, long inner, long ch,
+                              float mean, float inv_std, double *sum_g, double *sum_g_xhat);
 /// Row-wise softmax of [rows, n] (max-shifted), and its backward dx += y * (g - <g, y>).
 void skd_softmax_rows(const float *x, float *y, long rows, long n);
 void skd_softmax_backward_rows(const float *y, const float *g, float *dx, long rows, long n);
+
+/// im2col of one NCHW image into col [c*kh*kw, ho*wo] (zeros outside the image), and the
+/// adjoint: dx += the columns scattered back.
+void skd_im2col_image(const float *x, int c, int h, int w, int kh, int kw, int s, int p,
+                      int ho, int wo, float *col);
+void skd_col2im_add_image(const float *col, int c, int h, int w, int kh, int kw, int s, int p,
+                          int ho, int wo, float *dx);
 
 /// Depthwise conv on one (sample, channel) plane; scratch holds (h+2p)*(w+2p) floats.
 void skd_dwconv_forward_plane(const float *x, const float *k, float bias, float *out,
