@@ -54,15 +54,19 @@ extension Tensor {
         if let mt = Tensor.metaResult([self], outShape) { return mt }
         let out = Tensor.empty(outShape)
         let src = pointer, dst = out.pointer
-        for o in 0..<outer {
-            (dst + o * m * inner).update(from: src + (o * n + range.lowerBound) * inner, count: m * inner)
+        // Parallel over outer blocks (q/k/v slices of attention have ~10^5 short ones).
+        let grain = Swift.max(1, 4096 / Swift.max(1, m * inner))
+        parallelFor(outer, grain: grain) { r in
+            for o in r { (dst + o * m * inner).update(from: src + (o * n + range.lowerBound) * inner, count: m * inner) }
         }
         return out.record("slice", [self]) { g in
             self.accumulateGrad { pd in
                 let pg = g.pointer
-                for o in 0..<outer {
-                    let d = pd + (o * n + range.lowerBound) * inner, s = pg + o * m * inner
-                    for i in 0..<(m * inner) { d[i] += s[i] }
+                parallelFor(outer, grain: grain) { r in
+                    for o in r {
+                        let d = pd + (o * n + range.lowerBound) * inner, s = pg + o * m * inner
+                        for i in 0..<(m * inner) { d[i] += s[i] }
+                    }
                 }
             }
         }
