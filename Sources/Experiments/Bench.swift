@@ -117,6 +117,8 @@ public enum Bench {
             rows = componentSteps(teacher: Zoo.preset(named: t)!, student: Zoo.preset(named: s)!, repeats: repeats)
         }
         for i in rows.indices { rows[i].startRSSMiB = start }
+        // (stdout carries the rows back to the parent; the profile goes to stderr.)
+        if BLAS.profiling { FileHandle.standardError.write(Data("\(job):\n\(BLAS.gemmProfile())\n".utf8)) }
         return rows
     }
 

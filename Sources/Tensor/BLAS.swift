@@ -70,12 +70,46 @@ public enum BLAS {
     /// (OpenBLAS's own threshold for threading).
     static let splitWork = 64 * 64 * 64
 
+    /// SCALEKD_GEMM_PROFILE=1: time every GEMM by shape (`gemmProfile()` reports them), to
+    /// see which shapes run far below the kernel's peak.
+    public static let profiling = ProcessInfo.processInfo.environment["SCALEKD_GEMM_PROFILE"] != nil
+    nonisolated(unsafe) private static var profile: [String: (seconds: Double, calls: Int, flops: Double)] = [:]
+    private static let profileLock = NSLock()
+
+    /// The `top` GEMM shapes by total time: seconds (summed over threads), calls, GFLOP/s
+    /// per call, shape ("NT" = B transposed; nested = run on one loop thread).
+    public static func gemmProfile(top: Int = 30) -> String {
+        profileLock.lock(); defer { profileLock.unlock() }
+        let rows = profile.sorted { $0.value.seconds > $1.value.seconds }.prefix(top).map { key, v in
+            String(format: "%8.3f s %8d calls %7.1f GFLOP/s  ", v.seconds, v.calls, v.flops / v.seconds / 1e9) + key
+        }
+        return (["GEMM time by shape (SCALEKD_GEMM_PROFILE):"] + rows).joined(separator: "\n")
+    }
+
     /// Row-major C[m,n] = alpha * op(A) op(B) + beta * C.
     @inline(__always)
     public static func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
                              alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
                              b: UnsafePointer<Float>, ldb: Int,
                              beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        if !profiling {
+            sgemmUntimed(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            return
+        }
+        let start = DispatchTime.now().uptimeNanoseconds
+        sgemmUntimed(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let key = "\(transA ? "T" : "N")\(transB ? "T" : "N") m=\(m) n=\(n) k=\(k)\(Parallel.isNested ? " nested" : "")"
+        profileLock.lock()
+        let old = profile[key] ?? (0, 0, 0)
+        profile[key] = (old.seconds + seconds, old.calls + 1, old.flops + 2 * Double(m) * Double(n) * Double(k))
+        profileLock.unlock()
+    }
+
+    @inline(__always)
+    private static func sgemmUntimed(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+                                     a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                                     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
         _ = loaded
         if m == 0 || n == 0 { return }
         if k == 0 {
