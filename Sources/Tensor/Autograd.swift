@@ -51,7 +51,10 @@ extension Tensor {
         guard requiresGrad else { return }
         precondition(g.count == count, "gradient of \(g.shape) for a tensor of \(shape)")
         if grad == nil {
-            grad = owned && g.shape == shape ? g : Tensor(shape: shape, values: g.values)
+            if owned && g.shape == shape { grad = g; return }
+            let copy = Tensor.empty(shape), d = copy.pointer, s = g.pointer
+            parallelFor(count, grain: 1 << 15) { r in (d + r.lowerBound).update(from: s + r.lowerBound, count: r.count) }
+            grad = copy
             return
         }
         let d = grad!.pointer, s = g.pointer

@@ -25,14 +25,16 @@ private func binaryKernel(_ a: Tensor, _ b: Tensor, _ f: (Float, Float) -> Float
 extension Tensor {
     public static func + (a: Tensor, b: Tensor) -> Tensor {
         binaryKernel(a, b, +).record("add", [a, b]) { g in
-            if a.requiresGrad { a.accumulateGrad(g.sum(toShape: a.shape)) }
+            // g is this output's gradient alone and is released after this call (backward()),
+            // so a same-shaped `a` adopts it instead of copying (residual branches).
+            if a.requiresGrad { a.accumulateGrad(g.sum(toShape: a.shape), owned: a.shape == g.shape && a !== b) }
             if b.requiresGrad { b.accumulateGrad(g.sum(toShape: b.shape)) }
         }
     }
 
     public static func - (a: Tensor, b: Tensor) -> Tensor {
         binaryKernel(a, b, -).record("sub", [a, b]) { g in
-            if a.requiresGrad { a.accumulateGrad(g.sum(toShape: a.shape)) }
+            if a.requiresGrad { a.accumulateGrad(g.sum(toShape: a.shape), owned: a.shape == g.shape && a !== b) }
             if b.requiresGrad { b.accumulateGrad(g.sum(toShape: b.shape).scaled(-1), owned: true) }
         }
     }
