@@ -39,7 +39,7 @@ public struct EnvironmentReport: Codable {
         [("swift (compiled with)", swiftCompiler), ("swift toolchain", swiftToolchain),
          ("cpu", cpu), ("vector extensions", vectorExtensions.joined(separator: " ")), ("cores", "\(cores)"),
          ("blas library", blasLibrary), ("blas kernel", "\(blasKernel) (requested \(blasKernelRequested): \(blasKernelReason))"),
-         ("blas config", blasConfig), ("blas threads", "\(blasThreads)"), ("loop threads", "\(loopThreads)"),
+         ("blas config", blasConfig), ("blas threads", blasThreads == 1 ? "1 (large GEMMs are split over the loop threads)" : "\(blasThreads)"), ("loop threads", "\(loopThreads)"),
          ("fftw", fftw), ("libpng", libpng), ("hdf5", hdf5)] + extra.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
 

@@ -113,7 +113,11 @@ public enum BLAS {
         _ = loaded
         if m == 0 || n == 0 { return }
         if k == 0 {
-            if beta == 0 { c.update(repeating: 0, count: m * ldc) }
+            // C = beta C on the m x n block only (ldc may be wider than n).
+            for i in 0..<m {
+                let row = c + i * ldc
+                if beta == 0 { row.update(repeating: 0, count: n) } else if beta != 1 { for j in 0..<n { row[j] *= beta } }
+            }
             return
         }
         // A large product is split into blocks of C's rows (or columns, when it has more),

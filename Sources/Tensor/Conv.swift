@@ -17,11 +17,82 @@ struct ConvGeometry {
     }
 }
 
+/// How an ungrouped or grouped (not depthwise) conv runs on one image.
+enum ConvAlgorithm {
+    /// im2col of the image and one GEMM per group.
+    case gemm
+    /// The direct 3x3 kernel of conv3x3.c (stride 1, pad 1, one group).
+    case direct3x3
+}
+
+extension ConvGeometry {
+    var isDirect3x3Shape: Bool { kh == 3 && kw == 3 && stride == 1 && padding == 1 && groups == 1 }
+    /// The direct kernel wins where the GEMM is packing-bound: few output channels (each
+    /// im2col column is reused only cout times) on planes of at least 8x8 (on smaller
+    /// planes the padded columns it computes and drops are a large share).
+    var prefersDirect3x3: Bool { directConvEnabled && isDirect3x3Shape && cout <= 64 && h >= 8 && w >= 8 }
+}
+
+/// SCALEKD_DIRECT_CONV=0 sends every 3x3 conv through im2col + GEMM (A/B benchmarks).
+let directConvEnabled = ProcessInfo.processInfo.environment["SCALEKD_DIRECT_CONV"] != "0"
+
+/// The im2col columns of one image at a time, in a buffer of one thread's chunk; a 1x1
+/// stride-1 conv reads the image itself.
+struct ImageColumns {
+    let geo: ConvGeometry
+    let buffer: UnsafeMutablePointer<Float>?
+    init(_ geo: ConvGeometry) {
+        self.geo = geo.oneImage
+        buffer = geo.isPointwise ? nil : .allocate(capacity: geo.cin * geo.kk * geo.spatialOut)
+    }
+    func of(_ image: UnsafePointer<Float>) -> UnsafePointer<Float> {
+        guard let buffer else { return image }
+        im2col(image, geo, buffer)
+        return UnsafePointer(buffer)
+    }
+    func deallocate() { buffer?.deallocate() }
+}
+
+/// The direct 3x3 kernel (conv3x3.c): weights packed for its register tile (the forward
+/// conv, or the transposed conv that maps the output gradient to the input gradient), and
+/// images copied into zero-padded planes.
+struct Direct3x3 {
+    let packed: UnsafeMutablePointer<Float>
+    let cin, cout, h, w: Int
+    init(weight: UnsafePointer<Float>, _ geo: ConvGeometry, transposed: Bool) {
+        (cin, cout, h, w) = transposed ? (geo.cout, geo.cin, geo.h, geo.w) : (geo.cin, geo.cout, geo.h, geo.w)
+        packed = .allocate(capacity: skd_conv3x3_packed_count(Int32(cout), Int32(cin)))
+        skd_conv3x3_pack_weights(weight, Int32(geo.cout), Int32(geo.cin), transposed ? 1 : 0, packed)
+    }
+    /// out (+)= this conv of an image already padded; bias only when writing.
+    func apply(padded: UnsafePointer<Float>, bias: UnsafePointer<Float>?, accumulate: Bool, _ out: UnsafeMutablePointer<Float>) {
+        skd_conv3x3_image(padded, Int32(cin), Int32(h), Int32(w), packed, Int32(cout), bias, accumulate ? 1 : 0, out)
+    }
+    func deallocate() { packed.deallocate() }
+
+    /// Room for `channels` padded planes of an h x w image.
+    static func paddedBuffer(channels: Int, _ geo: ConvGeometry) -> UnsafeMutablePointer<Float> {
+        .allocate(capacity: channels * skd_conv3x3_plane_stride(Int32(geo.h), Int32(geo.w)))
+    }
+    static func pad(_ image: UnsafePointer<Float>, channels: Int, _ geo: ConvGeometry, into padded: UnsafeMutablePointer<Float>) {
+        skd_conv3x3_pad_image(image, Int32(channels), Int32(geo.h), Int32(geo.w), padded)
+    }
+    /// The weight gradient's direct kernel pays a lane sum per (channel pair, kernel row);
+    /// on planes under 16x16 that outweighs its sweep and im2col + GEMM is faster.
+    static func prefersDirectWeightGradient(_ geo: ConvGeometry) -> Bool { geo.h * geo.w >= 256 }
+}
+
 extension Tensor {
     /// 2-D convolution (cross-correlation, as PyTorch): x [N, Cin, H, W], weight
-    /// [Cout, Cin/groups, kh, kw], bias [Cout]. Depthwise convs run a direct loop;
-    /// every other conv is im2col per image and one GEMM per image and group.
+    /// [Cout, Cin/groups, kh, kw], bias [Cout]. Depthwise convs run a direct loop, small
+    /// 3x3 stride-1 convs a direct kernel, every other conv im2col per image and one GEMM
+    /// per image and group.
     public func conv2d(weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Int = 0, groups: Int = 1) -> Tensor {
+        conv2d(weight: weight, bias: bias, stride: stride, padding: padding, groups: groups, algorithm: nil)
+    }
+
+    /// `algorithm` nil picks by shape; tests force one to compare the two.
+    func conv2d(weight: Tensor, bias: Tensor?, stride: Int, padding: Int, groups: Int, algorithm requested: ConvAlgorithm?) -> Tensor {
         precondition(rank == 4 && weight.rank == 4, "conv2d: input \(shape), weight \(weight.shape)")
         let (n, cin, h, w) = (shape[0], shape[1], shape[2], shape[3])
         let (cout, cpg, kh, kw) = (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3])
@@ -32,32 +103,45 @@ extension Tensor {
         if let m = Tensor.metaResult([self, weight], [n, cout, ho, wo], macs: n * cout * ho * wo * cpg * kh * kw) { return m }
         let geo = ConvGeometry(n: n, cin: cin, h: h, w: w, cout: cout, kh: kh, kw: kw, stride: stride,
                                padding: padding, groups: groups, ho: ho, wo: wo)
-        if groups == cin && cout == cin { return depthwiseConv2d(weight: weight, bias: bias, geo) }
+        if groups == cin && cout == cin && requested == nil { return depthwiseConv2d(weight: weight, bias: bias, geo) }
+        let algorithm = requested ?? (geo.prefersDirect3x3 ? .direct3x3 : .gemm)
+        precondition(algorithm == .gemm || geo.isDirect3x3Shape, "conv2d: the direct kernel is 3x3, stride 1, pad 1, one group")
         let x = self
         let out = Tensor.empty([n, cout, ho, wo])
-        // One image at a time, images spread over the loop threads: each image's GEMM
-        // writes its NCHW output plane block directly (no [Cout, N*HoWo] layout copy) and
-        // its im2col columns stay small enough for the cache.
-        let one = geo.oneImage, so = geo.spatialOut, imageIn = cin * h * w, imageOut = cout * so
+        // One image at a time, images spread over the loop threads: each image's result
+        // is written into its NCHW output block directly, and its scratch (im2col columns
+        // or padded planes) stays small enough for the cache.
+        let so = geo.spatialOut, imageIn = cin * h * w, imageOut = cout * so
         let rowsC = geo.cinPerGroup * geo.kk, coutG = geo.coutPerGroup
-        let direct = geo.isPointwise
         let px = x.pointer, pw = weight.pointer, po = out.pointer, pb = bias?.pointer
-        parallelChunks(n, chunks: parallelChunkCount(n)) { _, images in
-            let col = direct ? nil : UnsafeMutablePointer<Float>.allocate(capacity: cin * geo.kk * so)
-            defer { col?.deallocate() }
-            for b in images {
-                let ob = po + b * imageOut
-                if let pb { for c in 0..<cout { (ob + c * so).update(repeating: pb[c], count: so) } }
-                let src: UnsafePointer<Float>
-                if let col { im2col(px + b * imageIn, one, col); src = UnsafePointer(col) } else { src = UnsafePointer(px + b * imageIn) }
-                for gi in 0..<groups {
-                    BLAS.sgemm(m: coutG, n: so, k: rowsC, a: pw + gi * coutG * rowsC, lda: rowsC,
-                               b: src + gi * rowsC * so, ldb: so,
-                               beta: pb == nil ? 0 : 1, c: ob + gi * coutG * so, ldc: so)
+        if algorithm == .direct3x3 {
+            let kernel = Direct3x3(weight: pw, geo, transposed: false)
+            defer { kernel.deallocate() }
+            parallelChunks(n, chunks: parallelChunkCount(n)) { _, images in
+                let padded = Direct3x3.paddedBuffer(channels: cin, geo)
+                defer { padded.deallocate() }
+                for b in images {
+                    Direct3x3.pad(px + b * imageIn, channels: cin, geo, into: padded)
+                    kernel.apply(padded: padded, bias: pb, accumulate: false, po + b * imageOut)
+                }
+            }
+        } else {
+            parallelChunks(n, chunks: parallelChunkCount(n)) { _, images in
+                let columns = ImageColumns(geo)
+                defer { columns.deallocate() }
+                for b in images {
+                    let ob = po + b * imageOut
+                    if let pb { for c in 0..<cout { (ob + c * so).update(repeating: pb[c], count: so) } }
+                    let src = columns.of(px + b * imageIn)
+                    for gi in 0..<groups {
+                        BLAS.sgemm(m: coutG, n: so, k: rowsC, a: pw + gi * coutG * rowsC, lda: rowsC,
+                                   b: src + gi * rowsC * so, ldb: so,
+                                   beta: pb == nil ? 0 : 1, c: ob + gi * coutG * so, ldc: so)
+                    }
                 }
             }
         }
-        return out.record("conv2d", [x, weight] + (bias.map { [$0] } ?? [])) { g in
+        return out.record(algorithm == .direct3x3 ? "conv2d_direct3x3" : "conv2d", [x, weight] + (bias.map { [$0] } ?? [])) { g in
             let pg = g.pointer
             if let bias, bias.requiresGrad {
                 bias.accumulateGrad { pdb in
@@ -71,42 +155,59 @@ extension Tensor {
             let pdw = weight.requiresGrad ? weight.gradBuffer().pointer : nil
             let pdx = x.requiresGrad ? x.gradBuffer().pointer : nil
             if pdw == nil && pdx == nil { return }
-            // Each chunk of images sums its weight gradient into its own buffer, transposed
-            // ([group][rowsC, coutG]: col x dOut^T runs ~1.2-1.6x faster in OpenBLAS than
-            // dOut x col^T for these thin shapes, e.g. 48 vs 30 GFLOP/s at cout 16, 32x32);
-            // the buffers are added in chunk order (deterministic for a thread count).
+            let direct = algorithm == .direct3x3
+            let inputGradKernel = pdx != nil && direct ? Direct3x3(weight: pw, geo, transposed: true) : nil
+            defer { inputGradKernel?.deallocate() }
+            let directWeightGrad = pdw != nil && direct && Direct3x3.prefersDirectWeightGradient(geo)
+            // Each chunk of images sums its weight gradient into its own buffer, added in
+            // chunk order (deterministic for a thread count). The GEMM path keeps it
+            // transposed ([group][rowsC, coutG]: col x dOut^T runs ~1.2-1.6x faster in
+            // OpenBLAS than dOut x col^T for these thin shapes, e.g. 48 vs 30 GFLOP/s at
+            // cout 16, 32x32); the direct kernel writes the weight's own layout.
             let chunks = parallelChunkCount(n)
             let dwPartials = (0..<(pdw == nil ? 0 : chunks)).map { _ in Storage(count: cout * rowsC) }
             parallelChunks(n, chunks: chunks) { ci, images in
-                let col = direct ? nil : UnsafeMutablePointer<Float>.allocate(capacity: cin * geo.kk * so)
-                defer { col?.deallocate() }
+                // The columns are rebuilt rather than kept from the forward pass: a whole
+                // network's im2col buffers would dominate memory.
+                let columns = pdw != nil && !directWeightGrad || pdx != nil && !direct ? ImageColumns(geo) : nil
+                let paddedG = direct && (pdx != nil || directWeightGrad) ? Direct3x3.paddedBuffer(channels: cout, geo) : nil
+                let paddedX = directWeightGrad ? Direct3x3.paddedBuffer(channels: cin, geo) : nil
+                defer { columns?.deallocate(); paddedG?.deallocate(); paddedX?.deallocate() }
                 for b in images {
                     let gb = pg + b * imageOut
+                    if let paddedG { Direct3x3.pad(gb, channels: cout, geo, into: paddedG) }
                     if pdw != nil {
-                        // The columns are rebuilt rather than kept from the forward pass:
-                        // a whole network's im2col buffers would dominate memory.
-                        let src: UnsafePointer<Float>
-                        if let col { im2col(px + b * imageIn, one, col); src = UnsafePointer(col) } else { src = UnsafePointer(px + b * imageIn) }
-                        let dwT = dwPartials[ci].pointer
-                        for gi in 0..<groups {
-                            BLAS.sgemm(transB: true, m: rowsC, n: coutG, k: so, a: src + gi * rowsC * so, lda: so,
-                                       b: gb + gi * coutG * so, ldb: so, beta: 1, c: dwT + gi * rowsC * coutG, ldc: coutG)
+                        let part = dwPartials[ci].pointer
+                        if let paddedX, let paddedG {
+                            Direct3x3.pad(px + b * imageIn, channels: cin, geo, into: paddedX)
+                            skd_conv3x3_weight_grad_image(paddedX, Int32(cin), paddedG, Int32(cout), Int32(h), Int32(w), part)
+                        } else if let columns {
+                            let src = columns.of(px + b * imageIn)
+                            for gi in 0..<groups {
+                                BLAS.sgemm(transB: true, m: rowsC, n: coutG, k: so, a: src + gi * rowsC * so, lda: so,
+                                           b: gb + gi * coutG * so, ldb: so, beta: 1, c: part + gi * rowsC * coutG, ldc: coutG)
+                            }
                         }
                     }
-                    if let pdx {
+                    guard let pdx else { continue }
+                    if let inputGradKernel, let paddedG {
+                        inputGradKernel.apply(padded: paddedG, bias: nil, accumulate: true, pdx + b * imageIn)
+                    } else if let columns {
                         // dcol = W^T dOut, then scattered back (col2im); a 1x1 conv adds straight into dx.
-                        let dst = col ?? pdx + b * imageIn
+                        let dst = columns.buffer ?? pdx + b * imageIn
                         for gi in 0..<groups {
                             BLAS.sgemm(transA: true, m: rowsC, n: so, k: coutG, a: pw + gi * coutG * rowsC, lda: rowsC,
-                                       b: gb + gi * coutG * so, ldb: so, beta: direct ? 1 : 0, c: dst + gi * rowsC * so, ldc: so)
+                                       b: gb + gi * coutG * so, ldb: so, beta: columns.buffer == nil ? 1 : 0,
+                                       c: dst + gi * rowsC * so, ldc: so)
                         }
-                        if let col { col2imAdd(UnsafePointer(col), one, pdx + b * imageIn) }
+                        if let col = columns.buffer { col2imAdd(UnsafePointer(col), geo.oneImage, pdx + b * imageIn) }
                     }
                 }
             }
             if let pdw {
                 for part in dwPartials {
                     let t = part.pointer
+                    if directWeightGrad { for i in 0..<(cout * rowsC) { pdw[i] += t[i] }; continue }
                     for gi in 0..<groups {
                         let dwG = pdw + gi * coutG * rowsC, tG = t + gi * rowsC * coutG
                         for co in 0..<coutG { for r in 0..<rowsC { dwG[co * rowsC + r] += tG[r * coutG + co] } }

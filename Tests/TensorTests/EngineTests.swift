@@ -1,4 +1,4 @@
-import Tensor
+@testable import Tensor
 import TestSupport
 import XCTest
 
@@ -26,6 +26,28 @@ final class EngineTests: XCTestCase {
                 } }
                 XCTAssertLessThan(worst, 1e-5, "sgemm \(m)x\(n)x\(k) ta=\(ta) tb=\(tb) under kernel \(info.coreName)")
             } }
+        }
+    }
+
+    /// The direct 3x3 kernel against im2col + GEMM, forward and both gradients, on shapes
+    /// that exercise its tails: channels not a multiple of its 8-channel tile, plane sizes
+    /// whose padded length is not a multiple of its 32-position tile, one input channel;
+    /// planes of 16x16 and more also take its direct weight gradient.
+    func testDirect3x3ConvMatchesGEMMPath() {
+        for (n, cin, cout, h, w) in [(3, 16, 16, 32, 32), (2, 5, 13, 9, 11), (2, 1, 16, 8, 8), (1, 24, 64, 8, 10), (2, 3, 2, 1, 1), (2, 3, 5, 16, 17)] {
+            let seed = UInt64(cin * 31 + cout * 7 + h)
+            let x = randomTensor([n, cin, h, w], seed: seed), wt = randomTensor([cout, cin, 3, 3], seed: seed + 1)
+            let bias = randomTensor([cout], seed: seed + 2), r = randomTensor([n, cout, h, w], seed: seed + 3, requiresGrad: false)
+            var results: [[[Float]]] = []
+            for algorithm in [ConvAlgorithm.gemm, .direct3x3] {
+                for t in [x, wt, bias] { t.grad = nil }
+                let y = x.conv2d(weight: wt, bias: bias, stride: 1, padding: 1, groups: 1, algorithm: algorithm)
+                (y * r).sum().backward()
+                results.append([y.values, x.grad!.values, wt.grad!.values, bias.grad!.values])
+            }
+            for (i, what) in ["output", "input gradient", "weight gradient", "bias gradient"].enumerated() {
+                assertRelativeError(results[1][i], results[0][i], below: 1e-5, "\(what), \(n)x\(cin)x\(h)x\(w) -> \(cout)")
+            }
         }
     }
 

@@ -1,4 +1,4 @@
-import Tensor
+@testable import Tensor
 import TestSupport
 import XCTest
 
@@ -86,6 +86,11 @@ final class GradientTests: XCTestCase {
         let x = randomTensor([3, 4, 7, 6], seed: 21)
         let w = randomTensor([6, 4, 3, 3], seed: 22), b = randomTensor([6], seed: 23)
         assertGradientsMatch([x, w, b]) { $0[0].conv2d(weight: $0[1], bias: $0[2], stride: 1, padding: 1) }
+        // The direct 3x3 kernel, forced on this small plane (odd width, 6 output channels:
+        // a partial block of its 8-channel register tile).
+        assertGradientsMatch([x, w, b]) {
+            $0[0].conv2d(weight: $0[1], bias: $0[2], stride: 1, padding: 1, groups: 1, algorithm: .direct3x3)
+        }
         assertGradientsMatch([x, w, b]) { $0[0].conv2d(weight: $0[1], bias: $0[2], stride: 2, padding: 1) }
         let w1 = randomTensor([5, 4, 1, 1], seed: 24)
         assertGradientsMatch([x, w1]) { $0[0].conv2d(weight: $0[1], bias: nil) }

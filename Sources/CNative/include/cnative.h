@@ -61,6 +61,22 @@ void skd_im2col_image(const float *x, int c, int h, int w, int kh, int kw, int s
 void skd_col2im_add_image(const float *col, int c, int h, int w, int kh, int kw, int s, int p,
                           int ho, int wo, float *dx);
 
+/// Direct 3x3 stride-1 pad-1 conv of one image (conv3x3.c). Input planes are copied
+/// zero-padded, plane stride skd_conv3x3_plane_stride; weights packed once per call
+/// into skd_conv3x3_packed_count floats (transposed = 1 packs the input-gradient conv:
+/// kernel flipped, in/out channels swapped). out [cout, h, w] is written (+ bias) or,
+/// with accumulate = 1, added to.
+long skd_conv3x3_plane_stride(int h, int w);
+long skd_conv3x3_packed_count(int cout, int cin);
+void skd_conv3x3_pack_weights(const float *k, int cout, int cin, int transposed, float *packed);
+void skd_conv3x3_pad_image(const float *x, int c, int h, int w, float *padded);
+void skd_conv3x3_image(const float *padded, int cin, int h, int w, const float *packed, int cout,
+                       const float *bias, int accumulate, float *out);
+/// dw [cout, cin, 3, 3] += the weight gradient of one image, from its padded input and
+/// padded output gradient.
+void skd_conv3x3_weight_grad_image(const float *padded_x, int cin, const float *padded_g, int cout,
+                                   int h, int w, float *dw);
+
 /// Depthwise conv on one (sample, channel) plane; scratch holds (h+2p)*(w+2p) floats.
 void skd_dwconv_forward_plane(const float *x, const float *k, float bias, float *out,
                               int h, int w, int kh, int kw, int s, int p, int ho, int wo, float *scratch);
