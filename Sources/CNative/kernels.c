@@ -55,6 +55,27 @@ void skd_gelu_backward(const float *x, const float *g, float *dx, long n) {
 }
 
 SKD_CLONES
+void skd_relu_forward(const float *x, float *y, long n) {
+    for (long i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : 0;
+}
+
+SKD_CLONES
+void skd_relu_backward(const float *y, const float *g, float *dx, long n) {
+    for (long i = 0; i < n; i++) dx[i] += y[i] > 0 ? g[i] : 0;
+}
+
+// One loop per operator, so each vectorises (a per-element closure call did not).
+SKD_CLONES
+void skd_binary_same_shape(int op, const float *a, const float *b, float *out, long n) {
+    switch (op) {
+    case 0: for (long i = 0; i < n; i++) out[i] = a[i] + b[i]; break;
+    case 1: for (long i = 0; i < n; i++) out[i] = a[i] - b[i]; break;
+    case 2: for (long i = 0; i < n; i++) out[i] = a[i] * b[i]; break;
+    default: for (long i = 0; i < n; i++) out[i] = a[i] / b[i]; break;
+    }
+}
+
+SKD_CLONES
 void skd_exp_inplace(float *x, long n) {
     for (long i = 0; i < n; i++) x[i] = skd_exp(x[i]);
 }
@@ -101,6 +122,27 @@ void skd_layernorm_backward_rows(const float *x, const float *g, const float *w,
             float dxh = gr[i] * (w ? w[i] : 1.0f);
             float xh = (s[i] - mu) * inv;
             o[i] += k * ((float)d * dxh - sum_dxh - xh * sum_dxh_xh);
+        }
+    }
+}
+
+SKD_CLONES
+void skd_column_sums_add(const float *x, long rows, long d, float *out) {
+    for (long r = 0; r < rows; r++) {
+        const float *s = x + r * d;
+        for (long i = 0; i < d; i++) out[i] += s[i];
+    }
+}
+
+SKD_CLONES
+void skd_layernorm_param_grads_rows(const float *x, const float *g, const float *stats, long rows, long d,
+                                    float *dw, float *db) {
+    for (long r = 0; r < rows; r++) {
+        const float *s = x + r * d, *gr = g + r * d;
+        float mu = stats[2 * r], inv = stats[2 * r + 1];
+        for (long i = 0; i < d; i++) {
+            dw[i] += gr[i] * (s[i] - mu) * inv;
+            db[i] += gr[i];
         }
     }
 }

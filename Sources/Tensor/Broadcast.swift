@@ -24,18 +24,24 @@ func broadcastStrides(_ shape: [Int], to outShape: [Int]) -> [Int] {
     return strides
 }
 
-/// Visits every output index of `outShape` in row-major order with the matching
-/// offsets into two broadcast inputs; the last axis runs in the inner loop.
+/// Visits the output rows `rows` (indices over all axes but the last) of `outShape` in
+/// row-major order with the matching offsets into two broadcast inputs; the last axis
+/// runs in the inner loop.
 @inline(__always)
-func forEachBroadcast(_ outShape: [Int], _ sa: [Int], _ sb: [Int],
+func forEachBroadcast(_ outShape: [Int], _ sa: [Int], _ sb: [Int], rows: Range<Int>? = nil,
                       _ inner: (_ outOffset: Int, _ aOffset: Int, _ bOffset: Int, _ n: Int, _ aStride: Int, _ bStride: Int) -> Void) {
     let r = outShape.count
     if r == 0 { inner(0, 0, 0, 1, 0, 0); return }
     let n = outShape[r - 1]
-    let outer = outShape.dropLast().reduce(1, *)
+    let rows = rows ?? 0..<outShape.dropLast().reduce(1, *)
     var idx = [Int](repeating: 0, count: r)
     var ao = 0, bo = 0
-    for o in 0..<outer {
+    var rem = rows.lowerBound
+    for d in stride(from: r - 2, through: 0, by: -1) {
+        idx[d] = rem % outShape[d]; rem /= outShape[d]
+        ao += idx[d] * sa[d]; bo += idx[d] * sb[d]
+    }
+    for o in rows {
         inner(o * n, ao, bo, n, sa[r - 1], sb[r - 1])
         var d = r - 2
         while d >= 0 {
@@ -49,6 +55,9 @@ func forEachBroadcast(_ outShape: [Int], _ sa: [Int], _ sb: [Int],
     }
 }
 
+/// Rows of `shape` (all axes but the last) per parallel chunk: about 32k elements.
+func broadcastRowGrain(_ shape: [Int]) -> Int { Swift.max(1, 32768 / Swift.max(1, shape.last ?? 1)) }
+
 extension Tensor {
     /// Sums a broadcast gradient back to `target` shape (the backward of broadcasting).
     public func sum(toShape target: [Int]) -> Tensor {
@@ -56,15 +65,27 @@ extension Tensor {
         let out = Tensor(zeros: target)
         let so = broadcastStrides(target, to: shape)
         let sSelf = broadcastStrides(shape, to: shape)
-        let src = pointer, dst = out.pointer
-        forEachBroadcast(shape, sSelf, so) { oo, _, bo, n, _, bs in
-            if bs == 0 {
-                var acc: Float = 0
-                for i in 0..<n { acc += src[oo + i] }
-                dst[bo] += acc
-            } else {
-                for i in 0..<n { dst[bo + i * bs] += src[oo + i] }
+        let src = pointer
+        // Chunks of rows sum into buffers of their own (the rows of a chunk may meet the
+        // same target element), added in chunk order: deterministic for a thread count.
+        let rows = shape.dropLast().reduce(1, *)
+        let chunks = parallelChunkCount(rows, grain: broadcastRowGrain(shape))
+        let partials = chunks == 1 ? [out.storage] : (0..<chunks).map { _ in Storage(count: out.count) }
+        parallelChunks(rows, chunks: chunks) { c, range in
+            let dst = partials[c].pointer
+            forEachBroadcast(shape, sSelf, so, rows: range) { oo, _, bo, n, _, bs in
+                if bs == 0 {
+                    var acc: Float = 0
+                    for i in 0..<n { acc += src[oo + i] }
+                    dst[bo] += acc
+                } else {
+                    for i in 0..<n { dst[bo + i * bs] += src[oo + i] }
+                }
             }
+        }
+        if chunks > 1 {
+            let dst = out.pointer
+            for part in partials { let p = part.pointer; for i in 0..<out.count { dst[i] += p[i] } }
         }
         return out
     }

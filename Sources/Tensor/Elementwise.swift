@@ -1,30 +1,46 @@
+import CNative
 import Foundation
 
 // Elementwise arithmetic with broadcasting. Each op computes its result and records
 // its backward right here.
 
-/// out = f(a, b) over broadcast shapes.
+/// The four arithmetic operators, numbered as skd_binary_same_shape takes them.
+private enum BinaryOp: Int32 {
+    case add, sub, mul, div
+    var function: (Float, Float) -> Float {
+        switch self { case .add: return (+); case .sub: return (-); case .mul: return (*); case .div: return (/) }
+    }
+}
+
+/// out = a op b over broadcast shapes (same shapes: one vectorised C loop).
 @inline(__always)
-private func binaryKernel(_ a: Tensor, _ b: Tensor, _ f: (Float, Float) -> Float) -> Tensor {
+private func binaryKernel(_ a: Tensor, _ b: Tensor, _ op: BinaryOp) -> Tensor {
     if let m = Tensor.metaResult([a, b], broadcastShape(a.shape, b.shape)) { return m }
     if a.shape == b.shape {
         let out = Tensor.empty(a.shape)
         let pa = a.pointer, pb = b.pointer, po = out.pointer
-        parallelFor(a.count, grain: 1 << 15) { r in for i in r { po[i] = f(pa[i], pb[i]) } }
+        parallelFor(a.count, grain: 1 << 15) { r in
+            skd_binary_same_shape(op.rawValue, pa + r.lowerBound, pb + r.lowerBound, po + r.lowerBound, r.count)
+        }
         return out
     }
+    let f = op.function
     let shape = broadcastShape(a.shape, b.shape)
     let out = Tensor.empty(shape)
     let pa = a.pointer, pb = b.pointer, po = out.pointer
-    forEachBroadcast(shape, broadcastStrides(a.shape, to: shape), broadcastStrides(b.shape, to: shape)) { oo, ao, bo, n, sa, sb in
-        for i in 0..<n { po[oo + i] = f(pa[ao + i * sa], pb[bo + i * sb]) }
+    let sa = broadcastStrides(a.shape, to: shape), sb = broadcastStrides(b.shape, to: shape)
+    parallelFor(shape.dropLast().reduce(1, *), grain: broadcastRowGrain(shape)) { rows in
+        forEachBroadcast(shape, sa, sb, rows: rows) { oo, ao, bo, n, sa, sb in
+            if sa == 1 && sb == 1 { skd_binary_same_shape(op.rawValue, pa + ao, pb + bo, po + oo, n); return }
+            for i in 0..<n { po[oo + i] = f(pa[ao + i * sa], pb[bo + i * sb]) }
+        }
     }
     return out
 }
 
 extension Tensor {
     public static func + (a: Tensor, b: Tensor) -> Tensor {
-        binaryKernel(a, b, +).record("add", [a, b]) { g in
+        binaryKernel(a, b, .add).record("add", [a, b]) { g in
             // g is this output's gradient alone and is released after this call (backward()),
             // so a same-shaped `a` adopts it instead of copying (residual branches).
             if a.requiresGrad { a.accumulateGrad(g.sum(toShape: a.shape), owned: a.shape == g.shape && a !== b) }
@@ -33,25 +49,25 @@ extension Tensor {
     }
 
     public static func - (a: Tensor, b: Tensor) -> Tensor {
-        binaryKernel(a, b, -).record("sub", [a, b]) { g in
+        binaryKernel(a, b, .sub).record("sub", [a, b]) { g in
             if a.requiresGrad { a.accumulateGrad(g.sum(toShape: a.shape), owned: a.shape == g.shape && a !== b) }
             if b.requiresGrad { b.accumulateGrad(g.sum(toShape: b.shape).scaled(-1), owned: true) }
         }
     }
 
     public static func * (a: Tensor, b: Tensor) -> Tensor {
-        binaryKernel(a, b, *).record("mul", [a, b]) { g in
-            if a.requiresGrad { a.accumulateGrad(binaryKernel(g, b, *).sum(toShape: a.shape), owned: true) }
-            if b.requiresGrad { b.accumulateGrad(binaryKernel(g, a, *).sum(toShape: b.shape), owned: true) }
+        binaryKernel(a, b, .mul).record("mul", [a, b]) { g in
+            if a.requiresGrad { a.accumulateGrad(binaryKernel(g, b, .mul).sum(toShape: a.shape), owned: true) }
+            if b.requiresGrad { b.accumulateGrad(binaryKernel(g, a, .mul).sum(toShape: b.shape), owned: true) }
         }
     }
 
     public static func / (a: Tensor, b: Tensor) -> Tensor {
-        binaryKernel(a, b, /).record("div", [a, b]) { g in
-            if a.requiresGrad { a.accumulateGrad(binaryKernel(g, b, /).sum(toShape: a.shape), owned: true) }
+        binaryKernel(a, b, .div).record("div", [a, b]) { g in
+            if a.requiresGrad { a.accumulateGrad(binaryKernel(g, b, .div).sum(toShape: a.shape), owned: true) }
             if b.requiresGrad {
                 // d(a/b)/db = -a / b^2
-                let t = binaryKernel(binaryKernel(g, a, *), binaryKernel(b, b, *), /)
+                let t = binaryKernel(binaryKernel(g, a, .mul), binaryKernel(b, b, .mul), .div)
                 b.accumulateGrad(t.sum(toShape: b.shape).scaled(-1), owned: true)
             }
         }

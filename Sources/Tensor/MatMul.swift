@@ -1,3 +1,4 @@
+import CNative
 import Foundation
 
 extension Tensor {
@@ -83,7 +84,7 @@ extension Tensor {
         let px = pointer, pw = weight.pointer, py = out.pointer
         if let bias {
             let pb = bias.pointer
-            for r in 0..<rows { (py + r * outF).update(from: pb, count: outF) }
+            parallelFor(rows, grain: Swift.max(1, 16384 / outF)) { r in for row in r { (py + row * outF).update(from: pb, count: outF) } }
         }
         BLAS.sgemm(transB: true, m: rows, n: outF, k: inF, a: px, lda: inF, b: pw, ldb: inF,
                    beta: bias == nil ? 0 : 1, c: py, ldc: outF)
@@ -101,12 +102,22 @@ extension Tensor {
                 }
             }
             if let bias, bias.requiresGrad {
-                bias.accumulateGrad { pdb in
-                    for r in 0..<rows { let gr = pg + r * outF; for j in 0..<outF { pdb[j] += gr[j] } }
-                }
+                bias.accumulateGrad { pdb in addColumnSums(pg, rows: rows, cols: outF, into: pdb) }
             }
         }
     }
+}
+
+/// out[j] += sum over rows of x[r, j]: chunks of rows summed in parallel (C loop over
+/// contiguous rows), each into its own buffer, added in chunk order (deterministic for a
+/// thread count).
+func addColumnSums(_ x: UnsafePointer<Float>, rows: Int, cols: Int, into out: UnsafeMutablePointer<Float>) {
+    let chunks = parallelChunkCount(rows, grain: Swift.max(1, 16384 / Swift.max(1, cols)))
+    if chunks == 1 { skd_column_sums_add(x, rows, cols, out); return }
+    let partials = Storage(count: chunks * cols)
+    let pp = partials.pointer
+    parallelChunks(rows, chunks: chunks) { c, r in skd_column_sums_add(x + r.lowerBound * cols, r.count, cols, pp + c * cols) }
+    for c in 0..<chunks { for j in 0..<cols { out[j] += pp[c * cols + j] } }
 }
 
 /// Runs `body` for each batch entry: entries spread over the loop threads when there are

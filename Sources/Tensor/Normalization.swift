@@ -106,16 +106,27 @@ extension Tensor {
         if let bias { inputs.append(bias) }
         return out.record("layer_norm", inputs) { g in
             let pg = g.pointer
-            if let weight, weight.requiresGrad {
-                weight.accumulateGrad { dw in
-                    for row in 0..<rows {
-                        let mu = stats[2 * row], inv = stats[2 * row + 1]
-                        for i in 0..<d { dw[i] += pg[row * d + i] * (px[row * d + i] - mu) * inv }
+            let needW = weight?.requiresGrad == true, needB = bias?.requiresGrad == true
+            if needW || needB {
+                // Sums over rows of g * xhat and g: per chunk of rows into its own buffer
+                // ([dw | db]), added in chunk order (deterministic for a thread count).
+                let chunks = parallelChunkCount(rows, grain: 256)
+                let partials = Storage(count: chunks * 2 * d)
+                let pp = partials.pointer
+                stats.withUnsafeBufferPointer { st in
+                    let ps = st.baseAddress!
+                    parallelChunks(rows, chunks: chunks) { ci, r in
+                        let o = r.lowerBound * d
+                        skd_layernorm_param_grads_rows(px + o, pg + o, ps + 2 * r.lowerBound, r.count, d,
+                                                       pp + ci * 2 * d, pp + ci * 2 * d + d)
                     }
                 }
-            }
-            if let bias, bias.requiresGrad {
-                bias.accumulateGrad { db in for row in 0..<rows { for i in 0..<d { db[i] += pg[row * d + i] } } }
+                if needW, let weight {
+                    weight.accumulateGrad { dw in for ci in 0..<chunks { for i in 0..<d { dw[i] += pp[ci * 2 * d + i] } } }
+                }
+                if needB, let bias {
+                    bias.accumulateGrad { db in for ci in 0..<chunks { for i in 0..<d { db[i] += pp[ci * 2 * d + d + i] } } }
+                }
             }
             if x.requiresGrad {
                 x.accumulateGrad { pdx in

@@ -90,8 +90,12 @@ extension Tensor {
         let dst = out.pointer
         var offset = 0
         for (t, m) in zip(ts, sizes) {
-            let src = t.pointer
-            for o in 0..<outer { (dst + (o * total + offset) * inner).update(from: src + o * m * inner, count: m * inner) }
+            let src = t.pointer, start = offset
+            // Parallel over outer blocks, as slice (Swin's cyclic shift concatenates every
+            // token tensor twice per shifted block).
+            parallelFor(outer, grain: Swift.max(1, 4096 / Swift.max(1, m * inner))) { r in
+                for o in r { (dst + (o * total + start) * inner).update(from: src + o * m * inner, count: m * inner) }
+            }
             offset += m
         }
         return out.record("concat", ts) { g in
@@ -101,9 +105,11 @@ extension Tensor {
                     let start = off
                     t.accumulateGrad { pd in
                         let pg = g.pointer
-                        for o in 0..<outer {
-                            let s = pg + (o * total + start) * inner, d = pd + o * m * inner
-                            for i in 0..<(m * inner) { d[i] += s[i] }
+                        parallelFor(outer, grain: Swift.max(1, 4096 / Swift.max(1, m * inner))) { r in
+                            for o in r {
+                                let s = pg + (o * total + start) * inner, d = pd + o * m * inner
+                                for i in 0..<(m * inner) { d[i] += s[i] }
+                            }
                         }
                     }
                 }

@@ -37,6 +37,11 @@ const char *skd_exported_string(const char *symbol);
 /// GELU (erf form) forward y = x Phi(x), and backward dx += g * GELU'(x).
 void skd_gelu_forward(const float *x, float *y, long n);
 void skd_gelu_backward(const float *x, const float *g, float *dx, long n);
+/// ReLU forward y = max(x, 0), and backward dx += g where y > 0.
+void skd_relu_forward(const float *x, float *y, long n);
+void skd_relu_backward(const float *y, const float *g, float *dx, long n);
+/// out = a op b elementwise, op 0 +, 1 -, 2 *, 3 /.
+void skd_binary_same_shape(int op, const float *a, const float *b, float *out, long n);
 /// x = exp(x), vectorised (relative error ~2e-7).
 void skd_exp_inplace(float *x, long n);
 /// Layer norm over the last axis of [rows, d]: y and per-row (mean, 1/std) into stats;
@@ -45,6 +50,11 @@ void skd_layernorm_forward_rows(const float *x, const float *w, const float *b, 
                                 float *stats, long rows, long d, float eps);
 void skd_layernorm_backward_rows(const float *x, const float *g, const float *w, const float *stats,
                                  float *dx, long rows, long d);
+/// out[i] += sum over rows of x[r, i], for x [rows, d].
+void skd_column_sums_add(const float *x, long rows, long d, float *out);
+/// The layer norm's parameter gradients over rows: dw += sum g * xhat, db += sum g.
+void skd_layernorm_param_grads_rows(const float *x, const float *g, const float *stats, long rows, long d,
+                                    float *dw, float *db);
 /// Batch norm, channel ch of [n, c, inner]: mean and sum of squared deviations; and the
 /// backward's sums of g and g * xhat. Double accumulators.
 void skd_bn_channel_moments(const float *x, long n, long c, long inner, long ch, double *mean, double *var);
