@@ -3,6 +3,8 @@
 // step). Row r = (c*kh + ky)*kw + kx of col holds x[c, oy*s - p + ky, ox*s - p + kx]
 // at column oy*wo + ox, 0 outside the image.
 #include "cnative.h"
+#include <stdlib.h>
+#include <string.h>
 
 #if defined(__x86_64__) && defined(__clang__)
 #define SKD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
@@ -22,7 +24,7 @@ static inline void valid_columns(int w, int wo, int kx, int s, int p, int *lo, i
 }
 
 SKD_CLONES
-void skd_im2col_image(const float *x, int c, int h, int w, int kh, int kw, int s, int p,
+static void im2col_rows(const float *x, int c, int h, int w, int kh, int kw, int s, int p,
                       int ho, int wo, float *col) {
     for (int ci = 0; ci < c; ci++)
         for (int ky = 0; ky < kh; ky++)
@@ -44,7 +46,7 @@ void skd_im2col_image(const float *x, int c, int h, int w, int kh, int kw, int s
 }
 
 SKD_CLONES
-void skd_col2im_add_image(const float *col, int c, int h, int w, int kh, int kw, int s, int p,
+static void col2im_add_rows(const float *col, int c, int h, int w, int kh, int kw, int s, int p,
                           int ho, int wo, float *dx) {
     for (int ci = 0; ci < c; ci++)
         for (int ky = 0; ky < kh; ky++)
@@ -61,4 +63,79 @@ void skd_col2im_add_image(const float *col, int c, int h, int w, int kh, int kw,
                     else for (int ox = lo; ox < hi; ox++) d[ox * s] += sr[ox];
                 }
             }
+}
+
+// Small output planes (ResNet-mini's 4x4 and 8x8 stages, stride-2 convs): the row loops
+// above copy a few floats per call of their inner loop, so im2col cost as much as the GEMM.
+// Here the image is copied once into zero-padded planes of width Wp = w + 2p, and every
+// column row is a branch-free gather: row (ci, ky, kx) at j = oy*wo + ox reads
+// plane_ci[ky*Wp + kx + idx[j]] with idx[j] = oy*s*Wp + ox*s. The adjoint scatters into
+// padded planes that start as a copy of dx, adding in the same (ci, ky, kx) order as
+// col2im_add_rows, so results are bit-identical to it.
+#define SMALL_WO 16
+
+static int *gather_index(int ho, int wo, int s, int wp) {
+    int *idx = malloc(sizeof(int) * (size_t)ho * wo);
+    for (int oy = 0; oy < ho; oy++)
+        for (int ox = 0; ox < wo; ox++) idx[oy * wo + ox] = oy * s * wp + ox * s;
+    return idx;
+}
+
+static void pad_planes(const float *x, int c, int h, int w, int p, float *padded) {
+    int hp = h + 2 * p, wp = w + 2 * p;
+    memset(padded, 0, sizeof(float) * (size_t)c * hp * wp);
+    for (int ci = 0; ci < c; ci++)
+        for (int y = 0; y < h; y++)
+            memcpy(padded + ((size_t)ci * hp + y + p) * wp + p, x + ((size_t)ci * h + y) * w, sizeof(float) * (size_t)w);
+}
+
+SKD_CLONES
+static void im2col_gather(const float *padded, const int *idx, int c, int hp, int wp, int kh, int kw,
+                          int n, float *col) {
+    for (int ci = 0; ci < c; ci++)
+        for (int ky = 0; ky < kh; ky++)
+            for (int kx = 0; kx < kw; kx++) {
+                const float *src = padded + (size_t)ci * hp * wp + ky * wp + kx;
+                float *d = col + (size_t)((ci * kh + ky) * kw + kx) * n;
+                for (int j = 0; j < n; j++) d[j] = src[idx[j]];
+            }
+}
+
+SKD_CLONES
+static void col2im_scatter(const float *col, const int *idx, int c, int hp, int wp, int kh, int kw,
+                           int n, float *padded) {
+    for (int ci = 0; ci < c; ci++)
+        for (int ky = 0; ky < kh; ky++)
+            for (int kx = 0; kx < kw; kx++) {
+                float *d = padded + (size_t)ci * hp * wp + ky * wp + kx;
+                const float *src = col + (size_t)((ci * kh + ky) * kw + kx) * n;
+                for (int j = 0; j < n; j++) d[idx[j]] += src[j];
+            }
+}
+
+void skd_im2col_image(const float *x, int c, int h, int w, int kh, int kw, int s, int p,
+                      int ho, int wo, float *col) {
+    if (wo >= SMALL_WO) { im2col_rows(x, c, h, w, kh, kw, s, p, ho, wo, col); return; }
+    int hp = h + 2 * p, wp = w + 2 * p;
+    float *padded = malloc(sizeof(float) * (size_t)c * hp * wp);
+    int *idx = gather_index(ho, wo, s, wp);
+    pad_planes(x, c, h, w, p, padded);
+    im2col_gather(padded, idx, c, hp, wp, kh, kw, ho * wo, col);
+    free(idx);
+    free(padded);
+}
+
+void skd_col2im_add_image(const float *col, int c, int h, int w, int kh, int kw, int s, int p,
+                          int ho, int wo, float *dx) {
+    if (wo >= SMALL_WO) { col2im_add_rows(col, c, h, w, kh, kw, s, p, ho, wo, dx); return; }
+    int hp = h + 2 * p, wp = w + 2 * p;
+    float *padded = malloc(sizeof(float) * (size_t)c * hp * wp);
+    int *idx = gather_index(ho, wo, s, wp);
+    pad_planes(dx, c, h, w, p, padded);
+    col2im_scatter(col, idx, c, hp, wp, kh, kw, ho * wo, padded);
+    for (int ci = 0; ci < c; ci++)
+        for (int y = 0; y < h; y++)
+            memcpy(dx + ((size_t)ci * h + y) * w, padded + ((size_t)ci * hp + y + p) * wp + p, sizeof(float) * (size_t)w);
+    free(idx);
+    free(padded);
 }
