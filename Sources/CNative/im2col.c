@@ -74,68 +74,60 @@ static void col2im_add_rows(const float *col, int c, int h, int w, int kh, int k
 // col2im_add_rows, so results are bit-identical to it.
 #define SMALL_WO 16
 
-static int *gather_index(int ho, int wo, int s, int wp) {
-    int *idx = malloc(sizeof(int) * (size_t)ho * wo);
-    for (int oy = 0; oy < ho; oy++)
-        for (int ox = 0; ox < wo; ox++) idx[oy * wo + ox] = oy * s * wp + ox * s;
-    return idx;
-}
+// Padded copy of one image and the gather index of its output positions.
+typedef struct {
+    float *padded;
+    int *idx;
+    int hp, wp;
+} padded_image;
 
-static void pad_planes(const float *x, int c, int h, int w, int p, float *padded) {
-    int hp = h + 2 * p, wp = w + 2 * p;
-    memset(padded, 0, sizeof(float) * (size_t)c * hp * wp);
+static padded_image padded_image_of(const float *x, int c, int h, int w, int s, int p, int ho, int wo) {
+    padded_image im = {0};
+    im.hp = h + 2 * p;
+    im.wp = w + 2 * p;
+    im.padded = calloc((size_t)c * im.hp * im.wp, sizeof(float));
+    im.idx = malloc(sizeof(int) * (size_t)ho * wo);
+    for (int oy = 0; oy < ho; oy++)
+        for (int ox = 0; ox < wo; ox++) im.idx[oy * wo + ox] = oy * s * im.wp + ox * s;
     for (int ci = 0; ci < c; ci++)
         for (int y = 0; y < h; y++)
-            memcpy(padded + ((size_t)ci * hp + y + p) * wp + p, x + ((size_t)ci * h + y) * w, sizeof(float) * (size_t)w);
+            memcpy(im.padded + ((size_t)ci * im.hp + y + p) * im.wp + p, x + ((size_t)ci * h + y) * w, sizeof(float) * (size_t)w);
+    return im;
 }
 
+static void padded_image_free(padded_image *im) {
+    free(im->idx);
+    free(im->padded);
+}
+
+// scatter = 0: col rows = gathers from the padded planes; 1: padded planes += col rows.
 SKD_CLONES
-static void im2col_gather(const float *padded, const int *idx, int c, int hp, int wp, int kh, int kw,
-                          int n, float *col) {
+static void gather_or_scatter(padded_image im, float *col, int c, int kh, int kw, int n, int scatter) {
     for (int ci = 0; ci < c; ci++)
         for (int ky = 0; ky < kh; ky++)
             for (int kx = 0; kx < kw; kx++) {
-                const float *src = padded + (size_t)ci * hp * wp + ky * wp + kx;
-                float *d = col + (size_t)((ci * kh + ky) * kw + kx) * n;
-                for (int j = 0; j < n; j++) d[j] = src[idx[j]];
-            }
-}
-
-SKD_CLONES
-static void col2im_scatter(const float *col, const int *idx, int c, int hp, int wp, int kh, int kw,
-                           int n, float *padded) {
-    for (int ci = 0; ci < c; ci++)
-        for (int ky = 0; ky < kh; ky++)
-            for (int kx = 0; kx < kw; kx++) {
-                float *d = padded + (size_t)ci * hp * wp + ky * wp + kx;
-                const float *src = col + (size_t)((ci * kh + ky) * kw + kx) * n;
-                for (int j = 0; j < n; j++) d[idx[j]] += src[j];
+                float *plane = im.padded + (size_t)ci * im.hp * im.wp + ky * im.wp + kx;
+                float *row = col + (size_t)((ci * kh + ky) * kw + kx) * n;
+                if (scatter) for (int j = 0; j < n; j++) plane[im.idx[j]] += row[j];
+                else for (int j = 0; j < n; j++) row[j] = plane[im.idx[j]];
             }
 }
 
 void skd_im2col_image(const float *x, int c, int h, int w, int kh, int kw, int s, int p,
                       int ho, int wo, float *col) {
     if (wo >= SMALL_WO) { im2col_rows(x, c, h, w, kh, kw, s, p, ho, wo, col); return; }
-    int hp = h + 2 * p, wp = w + 2 * p;
-    float *padded = malloc(sizeof(float) * (size_t)c * hp * wp);
-    int *idx = gather_index(ho, wo, s, wp);
-    pad_planes(x, c, h, w, p, padded);
-    im2col_gather(padded, idx, c, hp, wp, kh, kw, ho * wo, col);
-    free(idx);
-    free(padded);
+    padded_image im = padded_image_of(x, c, h, w, s, p, ho, wo);
+    gather_or_scatter(im, col, c, kh, kw, ho * wo, 0);
+    padded_image_free(&im);
 }
 
 void skd_col2im_add_image(const float *col, int c, int h, int w, int kh, int kw, int s, int p,
                           int ho, int wo, float *dx) {
     if (wo >= SMALL_WO) { col2im_add_rows(col, c, h, w, kh, kw, s, p, ho, wo, dx); return; }
-    int hp = h + 2 * p, wp = w + 2 * p;
-    float *padded = malloc(sizeof(float) * (size_t)c * hp * wp);
-    int *idx = gather_index(ho, wo, s, wp);
-    pad_planes(dx, c, h, w, p, padded);
-    col2im_scatter(col, idx, c, hp, wp, kh, kw, ho * wo, padded);
+    padded_image im = padded_image_of(dx, c, h, w, s, p, ho, wo);
+    gather_or_scatter(im, (float *)col, c, kh, kw, ho * wo, 1);
     for (int ci = 0; ci < c; ci++)
         for (int y = 0; y < h; y++)
-            memcpy(dx + ((size_t)ci * h + y) * w, padded + ((size_t)ci * hp + y + p) * wp + p, sizeof(float) * (size_t)w);
-    free(idx);
-    free(padded);
+            memcpy(dx + ((size_t)ci * h + y) * w, im.padded + ((size_t)ci * im.hp + y + p) * im.wp + p, sizeof(float) * (size_t)w);
+    padded_image_free(&im);
 }
