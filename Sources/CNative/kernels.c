@@ -205,3 +205,16 @@ void skd_bn_channel_grad_sums(const float *x, const float *g, long n, long c, lo
     *sum_g = a;
     *sum_g_xhat = b2;
 }
+
+// dst [cols, rows] = src [rows, cols] transposed, rows r0..r1 of src, in 32-column tiles so
+// both sides stay in cache.
+SKD_CLONES
+void skd_transpose_block(const float *src, float *dst, long rows, long cols, long r0, long r1) {
+    for (long c0 = 0; c0 < cols; c0 += 32) {
+        long c1 = c0 + 32 < cols ? c0 + 32 : cols;
+        for (long r = r0; r < r1; r++) {
+            const float *s = src + r * cols;
+            for (long c = c0; c < c1; c++) dst[c * rows + r] = s[c];
+        }
+    }
+}

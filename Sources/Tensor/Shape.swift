@@ -1,3 +1,4 @@
+import CNative
 import Foundation
 
 extension Tensor {
@@ -144,6 +145,18 @@ extension Tensor {
 
 /// Strided copy implementing a permutation; the innermost output axis runs fastest.
 func permuteCopy(from src: UnsafePointer<Float>, shape: [Int], order: [Int], to dst: UnsafeMutablePointer<Float>) {
+    if let (batch, rows, cols) = batchedTranspose(shape: shape, order: order) {
+        // e.g. NCHW <-> NHWC: [batch, rows, cols] -> [batch, cols, rows] in cache tiles (the
+        // row loop below would read the source element by element at a large stride).
+        let tile = 32, rowTiles = (rows + tile - 1) / tile
+        parallelFor(batch * rowTiles, grain: 1) { r in
+            for t in r {
+                let b = t / rowTiles, r0 = (t % rowTiles) * tile
+                skd_transpose_block(src + b * rows * cols, dst + b * rows * cols, rows, cols, r0, Swift.min(rows, r0 + tile))
+            }
+        }
+        return
+    }
     let r = shape.count
     var inStrides = [Int](repeating: 1, count: r)
     for i in stride(from: r - 2, through: 0, by: -1) { inStrides[i] = inStrides[i + 1] * shape[i + 1] }
@@ -170,4 +183,24 @@ func permuteCopy(from src: UnsafePointer<Float>, shape: [Int], order: [Int], to 
             }
         }
     }
+}
+
+/// Whether permuting `shape` by `order` is, after merging input axes that stay adjacent,
+/// a transpose of the last two of [batch, rows, cols] (batch may be 1).
+func batchedTranspose(shape: [Int], order: [Int]) -> (batch: Int, rows: Int, cols: Int)? {
+    // Runs of output axes that are consecutive input axes (size-1 axes do not matter).
+    var groups: [(first: Int, last: Int, size: Int)] = []
+    for a in order where shape[a] != 1 {
+        if let g = groups.last, a == g.last + 1 {
+            groups[groups.count - 1].last = a
+            groups[groups.count - 1].size *= shape[a]
+        } else {
+            groups.append((a, a, shape[a]))
+        }
+    }
+    if groups.count == 2 && groups[0].first > groups[1].first { return (1, groups[1].size, groups[0].size) }
+    if groups.count == 3 && groups[0].first < groups[2].first && groups[2].first < groups[1].first {
+        return (groups[0].size, groups[2].size, groups[1].size)
+    }
+    return nil
 }

@@ -51,6 +51,28 @@ final class EngineTests: XCTestCase {
         }
     }
 
+    /// Permutes that reduce to a batched transpose (NCHW <-> NHWC, [B, L, C] <-> [B, C, L],
+    /// with size-1 axes in between) take the tiled path; compared with index arithmetic.
+    func testPermuteMatchesIndexArithmetic() {
+        for (shape, order) in [([2, 3, 5, 7], [0, 2, 3, 1]), ([2, 5, 7, 3], [0, 3, 1, 2]), ([40, 33], [1, 0]),
+                               ([3, 1, 37, 2, 35], [0, 3, 4, 1, 2]), ([2, 3, 4, 5], [2, 0, 3, 1]), ([1, 6, 1, 70], [3, 1, 0, 2])] {
+            let x = randomTensor(shape, seed: UInt64(shape.reduce(1, *)), requiresGrad: false)
+            let y = x.permuted(order), xv = x.values, yv = y.values
+            var inStrides = [Int](repeating: 1, count: shape.count)
+            for i in stride(from: shape.count - 2, through: 0, by: -1) { inStrides[i] = inStrides[i + 1] * shape[i + 1] }
+            let outShape = order.map { shape[$0] }
+            var mismatches = 0
+            for flat in 0..<yv.count {
+                var rem = flat, src = 0
+                for d in stride(from: outShape.count - 1, through: 0, by: -1) {
+                    src += (rem % outShape[d]) * inStrides[order[d]]; rem /= outShape[d]
+                }
+                if yv[flat] != xv[src] { mismatches += 1 }
+            }
+            XCTAssertEqual(mismatches, 0, "permute \(shape) by \(order)")
+        }
+    }
+
     func testKernelChosenFromCPUFlags() {
         // Unless the user overrides it, the loaded kernel is the one the flags ask for.
         let env = ProcessInfo.processInfo.environment

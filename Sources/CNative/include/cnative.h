@@ -97,6 +97,9 @@ void skd_dwconv_backward_input_plane(const float *g, const float *k, float *dx,
 void skd_dwconv_backward_weight_plane(const float *x, const float *g, float *dk,
                                       int h, int w, int kh, int kw, int s, int p, int ho, int wo, float *scratch);
 
+/// dst [cols, rows] = transpose of src [rows, cols], for src rows r0..<r1.
+void skd_transpose_block(const float *src, float *dst, long rows, long cols, long r0, long r1);
+
 /// Keeps freed large blocks in the heap instead of returning them to the kernel.
 void skd_configure_allocator(void);
 #endif
