@@ -17,6 +17,24 @@ public struct BenchRow: Codable {
     /// RSS high-water mark of each side's process before any work (libraries; included in the peaks).
     public var startRSSMiB: Double?
     public var torchStartRSSMiB: Double?
+    /// Each round's figure when `make bench` ran several rounds (ours and PyTorch back to
+    /// back in each); `ours` and `torch` are then their medians.
+    public var oursRounds: [Double]?
+    public var torchRounds: [Double]?
+
+    public init(name: String, unit: String, ours: Double, torch: Double? = nil, oursGFLOPs: Double? = nil, peakRSSMiB: Double) {
+        self.name = name; self.unit = unit; self.ours = ours; self.torch = torch
+        self.oursGFLOPs = oursGFLOPs; self.peakRSSMiB = peakRSSMiB
+    }
+
+    /// Ours / PyTorch within each round: both sides of a round saw the same machine state.
+    public var roundRatios: [Double] {
+        guard let o = oursRounds, let t = torchRounds, o.count == t.count else { return torch.map { [ours / $0] } ?? [] }
+        return zip(o, t).map { $0 / $1 }
+    }
+
+    /// Median of the per-round ratios (nil without a PyTorch figure).
+    public var ratio: Double? { roundRatios.isEmpty ? nil : Bench.median(roundRatios) }
 }
 
 /// A unit of work timed in a process of its own, so that each row's peak RSS is its
@@ -57,6 +75,12 @@ public enum BenchJob: Equatable, CustomStringConvertible {
         }
     }
 
+    /// Whether tools/bench_torch.py runs this job too (the component steps are ours only).
+    public var hasTorchTwin: Bool {
+        if case .components = self { return false }
+        return true
+    }
+
     /// What `make bench` runs: kernels, every mini student, the largest mini teacher, and
     /// the ScaleKD step of the small-scale tables' main pair.
     public static var standard: [BenchJob] {
@@ -70,6 +94,8 @@ public enum Bench {
     public static let batch = 128
 
     public static let note = """
+        Each round runs a job in our engine and in PyTorch back to back (which goes first alternates); images/s are \
+        medians over rounds, the ratio is the median of the rounds' ratios and its range their min-max. \
         Training rows: forward, backward and AdamW step, batch \(batch), 1x32x32 inputs, 10 classes; inference rows: \
         forward in eval mode without gradients. Medians over repeated steps after warm-up. Achieved GFLOP/s = \
         2 x multiply-accumulates / time, counting a training step as 3x the forward MACs (conv, linear, matmul, \
@@ -331,36 +357,92 @@ public enum Bench {
         enum CodingKeys: String, CodingKey { case value, peakRSSMiB = "peak_rss_mib", startRSSMiB = "start_rss_mib" }
     }
 
-    /// Runs tools/bench_torch.py on the same jobs (it asserts our parameter counts) and
-    /// returns row name -> figure.
-    public static func torchFigures(script: String, jobs: [BenchJob], threads: Int, repeats: Int) throws -> [String: TorchFigure] {
-        let expected = String(decoding: try JSONEncoder().encode(expectedParameters(jobs)), as: UTF8.self)
-        let (status, data) = try runCapturingStdout("/usr/bin/env", ["python3", script, "--threads", "\(threads)", "--repeats", "\(repeats)",
-                                                                     "--jobs", jobs.map(\.description).joined(separator: ","), "--expect-params", expected])
+    /// Runs tools/bench_torch.py on one job in a process of its own (it asserts our parameter
+    /// counts first) and returns row name -> figure.
+    public static func torchFigures(script: String, job: BenchJob, threads: Int, repeats: Int) throws -> [String: TorchFigure] {
+        let expected = String(decoding: try JSONEncoder().encode(expectedParameters([job])), as: UTF8.self)
+        let (status, data) = try runCapturingStdout("/usr/bin/env", ["python3", script, "--job", job.description, "--threads", "\(threads)",
+                                                                     "--repeats", "\(repeats)", "--expect-params", expected])
         guard status == 0 else { throw BenchError.torchFailed(status) }
         return try JSONDecoder().decode([String: TorchFigure].self, from: data)
     }
 
+    /// Times `jobs` over `rounds` rounds. Each round runs every job in ours and then in
+    /// PyTorch (`torch`: script and threads; nil skips it), swapping which goes first from
+    /// one round to the next, so that a ratio compares two measurements minutes apart at
+    /// most: on a shared VM whose speed drifts by tens of percent, ratios of separate
+    /// invocations mislead. Rows carry every round's figure; `ours`/`torch` are medians.
+    public static func interleaved(_ jobs: [BenchJob], rounds: Int, repeats: Int,
+                                   torch: (script: String, threads: Int)?) throws -> [BenchRow] {
+        var merged: [BenchRow] = []
+        for round in 0..<max(1, rounds) {
+            for job in jobs {
+                let withTorch = torch != nil && job.hasTorchTwin
+                var ours: [BenchRow] = [], theirs: [String: TorchFigure] = [:]
+                for side in round % 2 == 0 ? [0, 1] : [1, 0] {
+                    if side == 0 {
+                        progress("round \(round + 1)/\(rounds): \(job) (ours)")
+                        ours = try runInChild(job, repeats: repeats)
+                    } else if withTorch, let torch {
+                        progress("round \(round + 1)/\(rounds): \(job) (PyTorch)")
+                        theirs = try torchFigures(script: torch.script, job: job, threads: torch.threads, repeats: repeats)
+                    }
+                }
+                for row in ours {
+                    let t = theirs[row.name]
+                    guard let i = merged.firstIndex(where: { $0.name == row.name }) else {
+                        var first = row
+                        first.oursRounds = [row.ours]
+                        first.oursGFLOPs = row.oursGFLOPs
+                        if let t { first.torchRounds = [t.value]; first.torchPeakRSSMiB = t.peakRSSMiB; first.torchStartRSSMiB = t.startRSSMiB }
+                        merged.append(first)
+                        continue
+                    }
+                    merged[i].oursRounds!.append(row.ours)
+                    merged[i].peakRSSMiB = max(merged[i].peakRSSMiB, row.peakRSSMiB)
+                    if let t {
+                        merged[i].torchRounds = (merged[i].torchRounds ?? []) + [t.value]
+                        merged[i].torchPeakRSSMiB = max(merged[i].torchPeakRSSMiB ?? 0, t.peakRSSMiB)
+                    }
+                }
+            }
+        }
+        // Medians of the rounds; GFLOP/s follows the median throughput (same work per step).
+        for i in merged.indices {
+            let o = merged[i].oursRounds!, first = merged[i].ours
+            merged[i].ours = median(o)
+            merged[i].oursGFLOPs = merged[i].oursGFLOPs.map { $0 * merged[i].ours / first }
+            merged[i].torch = merged[i].torchRounds.map(median)
+        }
+        return merged
+    }
+
+    static func progress(_ line: String) { FileHandle.standardError.write(Data("bench: \(line)\n".utf8)) }
+
     /// Model rows (images/s) and kernel rows (sgemm's GFLOP/s) as two markdown tables.
     public static func table(_ rows: [BenchRow]) -> String {
         func f(_ v: Double?, _ digits: Int = 1) -> String { v.map { String(format: "%.\(digits)f", $0) } ?? "n/a" }
-        func ratio(_ r: BenchRow) -> String { r.torch.map { String(format: "%.2f", r.ours / $0) } ?? "n/a" }
-        var out = "| model | images/s ours | images/s PyTorch | ratio | achieved GFLOP/s (ours) | peak RSS ours (MiB) | peak RSS PyTorch (MiB) |\n"
-        out += "|---|---:|---:|---:|---:|---:|---:|\n"
+        func ratio(_ r: BenchRow) -> String { f(r.ratio, 2) }
+        func spread(_ r: BenchRow) -> String {
+            let rs = r.roundRatios
+            return rs.count < 2 ? "" : String(format: "%.2f-%.2f", rs.min()!, rs.max()!)
+        }
+        let rounds = rows.map { $0.oursRounds?.count ?? 1 }.max() ?? 1
+        var out = "| model | images/s ours | images/s PyTorch | ratio | ratio range (\(rounds) rounds) | achieved GFLOP/s (ours) | peak RSS ours (MiB) | peak RSS PyTorch (MiB) |\n"
+        out += "|---|---:|---:|---:|---:|---:|---:|---:|\n"
         for r in rows where r.unit == "images/s" {
-            out += "| \(r.name) | \(f(r.ours)) | \(f(r.torch)) | \(ratio(r)) | \(f(r.oursGFLOPs)) | \(f(r.peakRSSMiB, 0)) | \(f(r.torchPeakRSSMiB, 0)) |\n"
+            out += "| \(r.name) | \(f(r.ours)) | \(f(r.torch)) | \(ratio(r)) | \(spread(r)) | \(f(r.oursGFLOPs)) | \(f(r.peakRSSMiB, 0)) | \(f(r.torchPeakRSSMiB, 0)) |\n"
         }
         let kernels = rows.filter { $0.unit != "images/s" }
         if !kernels.isEmpty {
-            out += "\n| kernel | \(kernels[0].unit) ours | PyTorch | ratio |\n|---|---:|---:|---:|\n"
-            for r in kernels { out += "| \(r.name) | \(f(r.ours)) | \(f(r.torch)) | \(ratio(r)) |\n" }
+            out += "\n| kernel | \(kernels[0].unit) ours | PyTorch | ratio | ratio range |\n|---|---:|---:|---:|---:|\n"
+            for r in kernels { out += "| \(r.name) | \(f(r.ours)) | \(f(r.torch)) | \(ratio(r)) | \(spread(r)) |\n" }
         }
         // Geometric mean, so one fast row cannot hide a slow one as an arithmetic mean would.
-        let ratios = rows.filter { $0.name.hasPrefix("train") || $0.name.hasPrefix("scalekd") }
-            .compactMap { r in r.torch.map { r.ours / $0 } }
+        let ratios = rows.filter { $0.name.hasPrefix("train") || $0.name.hasPrefix("scalekd") }.compactMap(\.ratio)
         if !ratios.isEmpty {
             let geo = exp(ratios.map(log).reduce(0, +) / Double(ratios.count))
-            out += String(format: "\nTraining ratio ours/PyTorch: geometric mean %.2f, min %.2f (%d rows, >= 1.0 is the goal).\n",
+            out += String(format: "\nTraining ratio ours/PyTorch (median of rounds): geometric mean %.2f, min %.2f (%d rows, >= 1.0 is the goal).\n",
                           geo, ratios.min()!, ratios.count)
         }
         let ourStart = rows.compactMap(\.startRSSMiB).max(), torchStart = rows.compactMap(\.torchStartRSSMiB).max()

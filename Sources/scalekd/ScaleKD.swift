@@ -33,12 +33,14 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Time the engine against PyTorch on the same CPU (tools/bench_torch.py, when torch is importable).",
-        discussion: "Each job (kernels, one model, the ScaleKD step) runs in a child process of its own so each row's peak RSS is its own.")
+        discussion: "Each job (kernels, one model, the ScaleKD step) runs in a child process of its own so each row's peak RSS is its own; each round runs every job in both engines back to back, alternating which goes first.")
     @Option(help: "Path of the PyTorch reference script.") var torchScript = "tools/bench_torch.py"
     @Flag(help: "Skip PyTorch even if it is installed.") var noTorch = false
     @Option(help: "Only jobs whose name contains this text (jobs: sgemm, conv2d, attention, model:<preset>, scalekd:<teacher>:<student>); a full job name also runs components:<teacher>:<student>.")
     var only: String?
     @Option(help: "Timed steps per model row, after 2 warm-up steps (both engines).") var repeats = 10
+    @Option(help: "Rounds: each runs every job in ours and in PyTorch back to back; the table gives medians and the ratios' range.")
+    var rounds = 3
     @Option(help: .hidden) var job: String?
 
     func run() throws {
@@ -53,27 +55,14 @@ struct BenchCommand: ParsableCommand {
         // as components:<teacher>:<student>); other text filters the standard list.
         let jobs = only.flatMap { BenchJob($0) }.map { [$0] }
             ?? BenchJob.standard.filter { j in only.map { j.description.contains($0) } ?? true }
-        var rows: [BenchRow] = []
-        for j in jobs {
-            FileHandle.standardError.write(Data("bench: \(j) (ours)\n".utf8))
-            rows += try Bench.runInChild(j, repeats: repeats)
-        }
-        var torchError: Error?
-        if !noTorch && !Bench.torchImportable {
+        var torch: (script: String, threads: Int)? = (torchScript, env.loopThreads)
+        if noTorch {
+            torch = nil
+        } else if !Bench.torchImportable {
             print("(PyTorch not importable: `pip install torch` for the side-by-side column)")
-        } else if !noTorch {
-            do {
-                let torch = try Bench.torchFigures(script: torchScript, jobs: jobs.filter { if case .components = $0 { false } else { true } },
-                                                   threads: env.loopThreads, repeats: repeats)
-                for i in rows.indices {
-                    rows[i].torch = torch[rows[i].name]?.value
-                    rows[i].torchPeakRSSMiB = torch[rows[i].name]?.peakRSSMiB
-                    rows[i].torchStartRSSMiB = torch[rows[i].name]?.startRSSMiB
-                }
-            } catch { torchError = error }
+            torch = nil
         }
-        print(Bench.table(rows))
-        if let torchError { throw torchError }  // after our table, which stands on its own
+        print(Bench.table(try Bench.interleaved(jobs, rounds: rounds, repeats: repeats, torch: torch)))
     }
 }
 

@@ -29,3 +29,25 @@ final class BenchTorchTests: XCTestCase {
         XCTAssertNil(BenchJob("scalekd:resnet-mini:resnet-mini"))  // not a teacher
     }
 }
+
+/// The side-by-side table's ratio is the median of the rounds' ratios, not the ratio of medians.
+final class BenchTableTests: XCTestCase {
+    func testRatioIsMedianOfRoundRatiosWithRange() {
+        var row = BenchRow(name: "train m", unit: "images/s", ours: 0, peakRSSMiB: 1)
+        row.oursRounds = [100, 300, 200]
+        row.torchRounds = [100, 100, 400]
+        row.ours = Bench.median(row.oursRounds!)
+        row.torch = Bench.median(row.torchRounds!)
+        XCTAssertEqual(row.roundRatios, [1, 3, 0.5])
+        XCTAssertEqual(row.ratio, 1)  // ratio of the medians would be 2
+        let table = Bench.table([row])
+        XCTAssertTrue(table.contains("| 1.00 | 0.50-3.00 |"), table)
+        XCTAssertTrue(table.contains("geometric mean 1.00, min 1.00"), table)
+    }
+
+    func testSingleMeasurementRatio() {
+        let row = BenchRow(name: "train m", unit: "images/s", ours: 150, torch: 100, peakRSSMiB: 1)
+        XCTAssertEqual(row.ratio, 1.5)
+        XCTAssertNil(BenchRow(name: "x", unit: "images/s", ours: 1, peakRSSMiB: 1).ratio)
+    }
+}
