@@ -64,16 +64,24 @@ void skd_relu_backward(const float *y, const float *g, float *dx, long n) {
     for (long i = 0; i < n; i++) dx[i] += y[i] > 0 ? g[i] : 0;
 }
 
-// One loop per operator, so each vectorises (a per-element closure call did not).
+// out[i] = a[i * sa] op b[i * sb]. One loop per operator and stride pattern (both unit, or
+// one side a broadcast scalar), so each vectorises (a per-element closure call did not).
+#define SKD_BINARY_LOOPS(EXPR)                                                                   \
+    if (sa == 1 && sb == 1) { for (long i = 0; i < n; i++) { float x = a[i], y = b[i]; out[i] = EXPR; } } \
+    else if (sa == 1 && sb == 0) { float y = b[0]; for (long i = 0; i < n; i++) { float x = a[i]; out[i] = EXPR; } } \
+    else if (sa == 0 && sb == 1) { float x = a[0]; for (long i = 0; i < n; i++) { float y = b[i]; out[i] = EXPR; } } \
+    else { for (long i = 0; i < n; i++) { float x = a[i * sa], y = b[i * sb]; out[i] = EXPR; } }
+
 SKD_CLONES
-void skd_binary_same_shape(int op, const float *a, const float *b, float *out, long n) {
+void skd_binary(int op, const float *a, long sa, const float *b, long sb, float *out, long n) {
     switch (op) {
-    case 0: for (long i = 0; i < n; i++) out[i] = a[i] + b[i]; break;
-    case 1: for (long i = 0; i < n; i++) out[i] = a[i] - b[i]; break;
-    case 2: for (long i = 0; i < n; i++) out[i] = a[i] * b[i]; break;
-    default: for (long i = 0; i < n; i++) out[i] = a[i] / b[i]; break;
+    case 0: SKD_BINARY_LOOPS(x + y) break;
+    case 1: SKD_BINARY_LOOPS(x - y) break;
+    case 2: SKD_BINARY_LOOPS(x * y) break;
+    default: SKD_BINARY_LOOPS(x / y) break;
     }
 }
+#undef SKD_BINARY_LOOPS
 
 SKD_CLONES
 void skd_exp_inplace(float *x, long n) {
@@ -206,15 +214,53 @@ void skd_bn_channel_grad_sums(const float *x, const float *g, long n, long c, lo
     *sum_g_xhat = b2;
 }
 
+typedef float skd_v8 __attribute__((ext_vector_type(8), aligned(4)));
+
+// One 8x8 block: dst row j (stride ds) = src column j (rows at stride ss), in registers:
+// the unpack / 64-bit shuffle / 128-bit lane swap sequence of an AVX transpose.
+static inline __attribute__((always_inline)) void transpose8x8(const float *src, long ss, float *dst, long ds) {
+    skd_v8 r0 = *(const skd_v8 *)(src), r1 = *(const skd_v8 *)(src + ss), r2 = *(const skd_v8 *)(src + 2 * ss),
+           r3 = *(const skd_v8 *)(src + 3 * ss), r4 = *(const skd_v8 *)(src + 4 * ss), r5 = *(const skd_v8 *)(src + 5 * ss),
+           r6 = *(const skd_v8 *)(src + 6 * ss), r7 = *(const skd_v8 *)(src + 7 * ss);
+#define UNPACKLO(a, b) __builtin_shufflevector(a, b, 0, 8, 1, 9, 4, 12, 5, 13)
+#define UNPACKHI(a, b) __builtin_shufflevector(a, b, 2, 10, 3, 11, 6, 14, 7, 15)
+#define PAIRLO(a, b) __builtin_shufflevector(a, b, 0, 1, 8, 9, 4, 5, 12, 13)
+#define PAIRHI(a, b) __builtin_shufflevector(a, b, 2, 3, 10, 11, 6, 7, 14, 15)
+#define HALFLO(a, b) __builtin_shufflevector(a, b, 0, 1, 2, 3, 8, 9, 10, 11)
+#define HALFHI(a, b) __builtin_shufflevector(a, b, 4, 5, 6, 7, 12, 13, 14, 15)
+    skd_v8 t0 = UNPACKLO(r0, r1), t1 = UNPACKHI(r0, r1), t2 = UNPACKLO(r2, r3), t3 = UNPACKHI(r2, r3);
+    skd_v8 t4 = UNPACKLO(r4, r5), t5 = UNPACKHI(r4, r5), t6 = UNPACKLO(r6, r7), t7 = UNPACKHI(r6, r7);
+    skd_v8 u0 = PAIRLO(t0, t2), u1 = PAIRHI(t0, t2), u2 = PAIRLO(t1, t3), u3 = PAIRHI(t1, t3);
+    skd_v8 u4 = PAIRLO(t4, t6), u5 = PAIRHI(t4, t6), u6 = PAIRLO(t5, t7), u7 = PAIRHI(t5, t7);
+    *(skd_v8 *)(dst) = HALFLO(u0, u4);
+    *(skd_v8 *)(dst + ds) = HALFLO(u1, u5);
+    *(skd_v8 *)(dst + 2 * ds) = HALFLO(u2, u6);
+    *(skd_v8 *)(dst + 3 * ds) = HALFLO(u3, u7);
+    *(skd_v8 *)(dst + 4 * ds) = HALFHI(u0, u4);
+    *(skd_v8 *)(dst + 5 * ds) = HALFHI(u1, u5);
+    *(skd_v8 *)(dst + 6 * ds) = HALFHI(u2, u6);
+    *(skd_v8 *)(dst + 7 * ds) = HALFHI(u3, u7);
+#undef UNPACKLO
+#undef UNPACKHI
+#undef PAIRLO
+#undef PAIRHI
+#undef HALFLO
+#undef HALFHI
+}
+
 // dst [cols, rows] = src [rows, cols] transposed, rows r0..r1 of src, in 32-column tiles so
-// both sides stay in cache.
+// both sides stay in cache; full 8x8 blocks in registers (a scalar loop writes dst at a
+// stride of `rows` and cannot be vectorised), the ragged edges element by element.
 SKD_CLONES
 void skd_transpose_block(const float *src, float *dst, long rows, long cols, long r0, long r1) {
+    long r8 = r0 + (r1 - r0) / 8 * 8;
     for (long c0 = 0; c0 < cols; c0 += 32) {
-        long c1 = c0 + 32 < cols ? c0 + 32 : cols;
+        long c1 = c0 + 32 < cols ? c0 + 32 : cols, c8 = c0 + (c1 - c0) / 8 * 8;
+        for (long r = r0; r < r8; r += 8)
+            for (long c = c0; c < c8; c += 8) transpose8x8(src + r * cols + c, cols, dst + c * rows + r, rows);
         for (long r = r0; r < r1; r++) {
             const float *s = src + r * cols;
-            for (long c = c0; c < c1; c++) dst[c * rows + r] = s[c];
+            for (long c = r < r8 ? c8 : c0; c < c1; c++) dst[c * rows + r] = s[c];
         }
     }
 }

@@ -4,15 +4,12 @@ import Foundation
 // Elementwise arithmetic with broadcasting. Each op computes its result and records
 // its backward right here.
 
-/// The four arithmetic operators, numbered as skd_binary_same_shape takes them.
+/// The four arithmetic operators, numbered as skd_binary takes them.
 private enum BinaryOp: Int32 {
     case add, sub, mul, div
-    var function: (Float, Float) -> Float {
-        switch self { case .add: return (+); case .sub: return (-); case .mul: return (*); case .div: return (/) }
-    }
 }
 
-/// out = a op b over broadcast shapes (same shapes: one vectorised C loop).
+/// out = a op b over broadcast shapes (same shapes: one vectorised C loop; else one per row).
 @inline(__always)
 private func binaryKernel(_ a: Tensor, _ b: Tensor, _ op: BinaryOp) -> Tensor {
     if let m = Tensor.metaResult([a, b], broadcastShape(a.shape, b.shape)) { return m }
@@ -20,19 +17,17 @@ private func binaryKernel(_ a: Tensor, _ b: Tensor, _ op: BinaryOp) -> Tensor {
         let out = Tensor.empty(a.shape)
         let pa = a.pointer, pb = b.pointer, po = out.pointer
         parallelFor(a.count, grain: 1 << 15) { r in
-            skd_binary_same_shape(op.rawValue, pa + r.lowerBound, pb + r.lowerBound, po + r.lowerBound, r.count)
+            skd_binary(op.rawValue, pa + r.lowerBound, 1, pb + r.lowerBound, 1, po + r.lowerBound, r.count)
         }
         return out
     }
-    let f = op.function
     let shape = broadcastShape(a.shape, b.shape)
     let out = Tensor.empty(shape)
     let pa = a.pointer, pb = b.pointer, po = out.pointer
     let sa = broadcastStrides(a.shape, to: shape), sb = broadcastStrides(b.shape, to: shape)
     parallelFor(shape.dropLast().reduce(1, *), grain: broadcastRowGrain(shape)) { rows in
         forEachBroadcast(shape, sa, sb, rows: rows) { oo, ao, bo, n, sa, sb in
-            if sa == 1 && sb == 1 { skd_binary_same_shape(op.rawValue, pa + ao, pb + bo, po + oo, n); return }
-            for i in 0..<n { po[oo + i] = f(pa[ao + i * sa], pb[bo + i * sb]) }
+            skd_binary(op.rawValue, pa + ao, sa, pb + bo, sb, po + oo, n)
         }
     }
     return out

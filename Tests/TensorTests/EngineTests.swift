@@ -55,7 +55,8 @@ final class EngineTests: XCTestCase {
     /// with size-1 axes in between) take the tiled path; compared with index arithmetic.
     func testPermuteMatchesIndexArithmetic() {
         for (shape, order) in [([2, 3, 5, 7], [0, 2, 3, 1]), ([2, 5, 7, 3], [0, 3, 1, 2]), ([40, 33], [1, 0]),
-                               ([3, 1, 37, 2, 35], [0, 3, 4, 1, 2]), ([2, 3, 4, 5], [2, 0, 3, 1]), ([1, 6, 1, 70], [3, 1, 0, 2])] {
+                               ([3, 1, 37, 2, 35], [0, 3, 4, 1, 2]), ([2, 3, 4, 5], [2, 0, 3, 1]), ([1, 6, 1, 70], [3, 1, 0, 2]),
+                               ([2, 19, 9, 7], [0, 2, 3, 1]), ([2, 64, 16, 16], [0, 2, 3, 1]), ([3, 8, 8, 40], [0, 3, 1, 2])] {
             let x = randomTensor(shape, seed: UInt64(shape.reduce(1, *)), requiresGrad: false)
             let y = x.permuted(order), xv = x.values, yv = y.values
             var inStrides = [Int](repeating: 1, count: shape.count)

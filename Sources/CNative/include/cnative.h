@@ -41,7 +41,7 @@ void skd_gelu_backward(const float *x, const float *g, float *dx, long n);
 void skd_relu_forward(const float *x, float *y, long n);
 void skd_relu_backward(const float *y, const float *g, float *dx, long n);
 /// out = a op b elementwise, op 0 +, 1 -, 2 *, 3 /.
-void skd_binary_same_shape(int op, const float *a, const float *b, float *out, long n);
+void skd_binary(int op, const float *a, long sa, const float *b, long sb, float *out, long n);
 /// x = exp(x), vectorised (relative error ~2e-7).
 void skd_exp_inplace(float *x, long n);
 /// Layer norm over the last axis of [rows, d]: y and per-row (mean, 1/std) into stats;
