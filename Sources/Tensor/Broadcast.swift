@@ -66,13 +66,13 @@ extension Tensor {
         let so = broadcastStrides(target, to: shape)
         let sSelf = broadcastStrides(shape, to: shape)
         let src = pointer
-        // Chunks of rows sum into buffers of their own (the rows of a chunk may meet the
-        // same target element), added in chunk order: deterministic for a thread count.
+        // Chunks of rows may meet the same target element: partial sums per chunk (one
+        // chunk sums straight into the zeroed output).
         let rows = shape.dropLast().reduce(1, *)
         let chunks = parallelChunkCount(rows, grain: broadcastRowGrain(shape))
-        let partials = chunks == 1 ? [out.storage] : (0..<chunks).map { _ in Storage(count: out.count) }
+        let partials = chunks == 1 ? nil : ChunkPartials(chunks: chunks, width: out.count)
         parallelChunks(rows, chunks: chunks) { c, range in
-            let dst = partials[c].pointer
+            let dst = partials?.buffer(c) ?? out.pointer
             forEachBroadcast(shape, sSelf, so, rows: range) { oo, _, bo, n, _, bs in
                 if bs == 0 {
                     var acc: Float = 0
@@ -83,10 +83,7 @@ extension Tensor {
                 }
             }
         }
-        if chunks > 1 {
-            let dst = out.pointer
-            for part in partials { let p = part.pointer; for i in 0..<out.count { dst[i] += p[i] } }
-        }
+        partials?.addInOrder(into: out.pointer)
         return out
     }
 }

@@ -144,13 +144,7 @@ extension Tensor {
         return out.record(algorithm == .direct3x3 ? "conv2d_direct3x3" : "conv2d", [x, weight] + (bias.map { [$0] } ?? [])) { g in
             let pg = g.pointer
             if let bias, bias.requiresGrad {
-                bias.accumulateGrad { pdb in
-                    for b in 0..<n { for c in 0..<cout {
-                        var acc: Float = 0; let s = pg + b * imageOut + c * so
-                        for i in 0..<so { acc += s[i] }
-                        pdb[c] += acc
-                    } }
-                }
+                bias.accumulateGrad { pdb in addPlaneSums(pg, images: n, channels: cout, plane: so, into: pdb) }
             }
             let pdw = weight.requiresGrad ? weight.gradBuffer().pointer : nil
             let pdx = x.requiresGrad ? x.gradBuffer().pointer : nil
@@ -165,7 +159,7 @@ extension Tensor {
             // OpenBLAS than dOut x col^T for these thin shapes, e.g. 48 vs 30 GFLOP/s at
             // cout 16, 32x32); the direct kernel writes the weight's own layout.
             let chunks = parallelChunkCount(n)
-            let dwPartials = (0..<(pdw == nil ? 0 : chunks)).map { _ in Storage(count: cout * rowsC) }
+            let dwPartials = ChunkPartials(chunks: pdw == nil ? 0 : chunks, width: cout * rowsC)
             parallelChunks(n, chunks: chunks) { ci, images in
                 // The columns are rebuilt rather than kept from the forward pass: a whole
                 // network's im2col buffers would dominate memory.
@@ -177,7 +171,7 @@ extension Tensor {
                     let gb = pg + b * imageOut
                     if let paddedG { Direct3x3.pad(gb, channels: cout, geo, into: paddedG) }
                     if pdw != nil {
-                        let part = dwPartials[ci].pointer
+                        let part = dwPartials.buffer(ci)
                         if let paddedX, let paddedG {
                             Direct3x3.pad(px + b * imageIn, channels: cin, geo, into: paddedX)
                             skd_conv3x3_weight_grad_image(paddedX, Int32(cin), paddedG, Int32(cout), Int32(h), Int32(w), part)
@@ -205,9 +199,9 @@ extension Tensor {
                 }
             }
             if let pdw {
-                for part in dwPartials {
-                    let t = part.pointer
-                    if directWeightGrad { for i in 0..<(cout * rowsC) { pdw[i] += t[i] }; continue }
+                if directWeightGrad { dwPartials.addInOrder(into: pdw) }
+                for ci in 0..<dwPartials.chunks where !directWeightGrad {
+                    let t = dwPartials.buffer(ci)
                     for gi in 0..<groups {
                         let dwG = pdw + gi * coutG * rowsC, tG = t + gi * rowsC * coutG
                         for co in 0..<coutG { for r in 0..<rowsC { dwG[co * rowsC + r] += tG[r * coutG + co] } }
@@ -238,9 +232,7 @@ extension Tensor {
         return out.record("depthwise_conv2d", [x, weight] + (bias.map { [$0] } ?? [])) { g in
             let pg = g.pointer
             if let bias, bias.requiresGrad {
-                bias.accumulateGrad { pdb in
-                    for plane in 0..<(geo.n * c) { var acc: Float = 0; let gp = pg + plane * ho * wo; for i in 0..<(ho * wo) { acc += gp[i] }; pdb[plane % c] += acc }
-                }
+                bias.accumulateGrad { pdb in addPlaneSums(pg, images: geo.n, channels: c, plane: ho * wo, into: pdb) }
             }
             if weight.requiresGrad {
                 // Per channel, the batch's planes are added in sample order (deterministic).
@@ -289,3 +281,19 @@ func col2imAdd(_ col: UnsafePointer<Float>, _ g: ConvGeometry, _ dx: UnsafeMutab
     skd_col2im_add_image(col, Int32(g.cin), Int32(g.h), Int32(g.w), Int32(g.kh), Int32(g.kw), Int32(g.stride),
                          Int32(g.padding), Int32(g.ho), Int32(g.wo), dx)
 }
+
+/// The bias gradient of a conv: db[c] += the sum of plane c of every image, images in
+/// order. Channels split over the threads: each still sees the serial loop's additions.
+private func addPlaneSums(_ g: UnsafePointer<Float>, images: Int, channels: Int, plane: Int, into db: UnsafeMutablePointer<Float>) {
+    parallelFor(channels, grain: Swift.max(1, 65536 / Swift.max(1, images * plane))) { cs in
+        for c in cs {
+            for b in 0..<images {
+                let s = g + (b * channels + c) * plane
+                var acc: Float = 0
+                for i in 0..<plane { acc += s[i] }
+                db[c] += acc
+            }
+        }
+    }
+}
+

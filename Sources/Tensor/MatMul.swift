@@ -114,10 +114,9 @@ extension Tensor {
 func addColumnSums(_ x: UnsafePointer<Float>, rows: Int, cols: Int, into out: UnsafeMutablePointer<Float>) {
     let chunks = parallelChunkCount(rows, grain: Swift.max(1, 16384 / Swift.max(1, cols)))
     if chunks == 1 { skd_column_sums_add(x, rows, cols, out); return }
-    let partials = Storage(count: chunks * cols)
-    let pp = partials.pointer
-    parallelChunks(rows, chunks: chunks) { c, r in skd_column_sums_add(x + r.lowerBound * cols, r.count, cols, pp + c * cols) }
-    for c in 0..<chunks { for j in 0..<cols { out[j] += pp[c * cols + j] } }
+    let partials = ChunkPartials(chunks: chunks, width: cols)
+    parallelChunks(rows, chunks: chunks) { c, r in skd_column_sums_add(x + r.lowerBound * cols, r.count, cols, partials.buffer(c)) }
+    partials.addInOrder(into: out)
 }
 
 /// Runs `body` for each batch entry: entries spread over the loop threads when there are

@@ -108,25 +108,19 @@ extension Tensor {
             let pg = g.pointer
             let needW = weight?.requiresGrad == true, needB = bias?.requiresGrad == true
             if needW || needB {
-                // Sums over rows of g * xhat and g: per chunk of rows into its own buffer
-                // ([dw | db]), added in chunk order (deterministic for a thread count).
+                // Sums over rows of g * xhat and g, per chunk of rows ([dw | db]); one pass
+                // gives both (addColumnSums would read g again for db).
                 let chunks = parallelChunkCount(rows, grain: 256)
-                let partials = Storage(count: chunks * 2 * d)
-                let pp = partials.pointer
+                let partials = ChunkPartials(chunks: chunks, width: 2 * d)
                 stats.withUnsafeBufferPointer { st in
                     let ps = st.baseAddress!
                     parallelChunks(rows, chunks: chunks) { ci, r in
-                        let o = r.lowerBound * d
-                        skd_layernorm_param_grads_rows(px + o, pg + o, ps + 2 * r.lowerBound, r.count, d,
-                                                       pp + ci * 2 * d, pp + ci * 2 * d + d)
+                        let o = r.lowerBound * d, part = partials.buffer(ci)
+                        skd_layernorm_param_grads_rows(px + o, pg + o, ps + 2 * r.lowerBound, r.count, d, part, part + d)
                     }
                 }
-                if needW, let weight {
-                    weight.accumulateGrad { dw in for ci in 0..<chunks { for i in 0..<d { dw[i] += pp[ci * 2 * d + i] } } }
-                }
-                if needB, let bias {
-                    bias.accumulateGrad { db in for ci in 0..<chunks { for i in 0..<d { db[i] += pp[ci * 2 * d + d + i] } } }
-                }
+                if needW, let weight { weight.accumulateGrad { dw in partials.addInOrder(into: dw, count: d) } }
+                if needB, let bias { bias.accumulateGrad { db in partials.addInOrder(into: db, offset: d) } }
             }
             if x.requiresGrad {
                 x.accumulateGrad { pdx in

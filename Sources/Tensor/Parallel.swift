@@ -55,3 +55,38 @@ public func parallelFor(_ n: Int, grain: Int = 4096, _ body: (Range<Int>) -> Voi
 public func parallelForEach(_ n: Int, _ body: (Int) -> Void) {
     parallelChunks(n, chunks: parallelChunkCount(n)) { _, r in for i in r { body(i) } }
 }
+
+/// Per-chunk partial sums for parallel reductions whose chunks may meet the same output
+/// element: chunk c adds into `buffer(c)`, `width` zeroed floats of its own, and callers add
+/// the buffers into their result in chunk order (`addInOrder`), so sums are deterministic
+/// for a thread count. Used by column sums, layer-norm and conv weight gradients, and
+/// sum(toShape:).
+struct ChunkPartials {
+    let chunks: Int, width: Int
+    private let storage: Storage
+
+    init(chunks: Int, width: Int) {
+        self.chunks = chunks
+        self.width = width
+        storage = Storage(count: chunks * width)
+    }
+
+    func buffer(_ chunk: Int) -> UnsafeMutablePointer<Float> { storage.pointer + chunk * width }
+
+    /// out[i] += buffer(c)[offset + i] for i < count, chunk after chunk.
+    func addInOrder(into out: UnsafeMutablePointer<Float>, offset: Int = 0, count: Int? = nil) {
+        let m = count ?? width - offset
+        for c in 0..<chunks {
+            let p = buffer(c) + offset
+            for i in 0..<m { out[i] += p[i] }
+        }
+    }
+}
+
+/// Runs `body(o)` for every block o in 0..<count, each `floatsEach` floats of work, over
+/// the threads in chunks of about 4k floats (slice and concat move ~10^5 short blocks in
+/// attention and Swin's cyclic shifts).
+@inline(__always)
+func parallelBlocks(_ count: Int, floatsEach: Int, _ body: (Int) -> Void) {
+    parallelFor(count, grain: Swift.max(1, 4096 / Swift.max(1, floatsEach))) { r in for o in r { body(o) } }
+}

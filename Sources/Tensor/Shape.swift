@@ -56,18 +56,15 @@ extension Tensor {
         let out = Tensor.empty(outShape)
         let src = pointer, dst = out.pointer
         // Parallel over outer blocks (q/k/v slices of attention have ~10^5 short ones).
-        let grain = Swift.max(1, 4096 / Swift.max(1, m * inner))
-        parallelFor(outer, grain: grain) { r in
-            for o in r { (dst + o * m * inner).update(from: src + (o * n + range.lowerBound) * inner, count: m * inner) }
+        parallelBlocks(outer, floatsEach: m * inner) { o in
+            (dst + o * m * inner).update(from: src + (o * n + range.lowerBound) * inner, count: m * inner)
         }
         return out.record("slice", [self]) { g in
             self.accumulateGrad { pd in
                 let pg = g.pointer
-                parallelFor(outer, grain: grain) { r in
-                    for o in r {
-                        let d = pd + (o * n + range.lowerBound) * inner, s = pg + o * m * inner
-                        for i in 0..<(m * inner) { d[i] += s[i] }
-                    }
+                parallelBlocks(outer, floatsEach: m * inner) { o in
+                    let d = pd + (o * n + range.lowerBound) * inner, s = pg + o * m * inner
+                    for i in 0..<(m * inner) { d[i] += s[i] }
                 }
             }
         }
@@ -94,8 +91,8 @@ extension Tensor {
             let src = t.pointer, start = offset
             // Parallel over outer blocks, as slice (Swin's cyclic shift concatenates every
             // token tensor twice per shifted block).
-            parallelFor(outer, grain: Swift.max(1, 4096 / Swift.max(1, m * inner))) { r in
-                for o in r { (dst + (o * total + start) * inner).update(from: src + o * m * inner, count: m * inner) }
+            parallelBlocks(outer, floatsEach: m * inner) { o in
+                (dst + (o * total + start) * inner).update(from: src + o * m * inner, count: m * inner)
             }
             offset += m
         }
@@ -106,11 +103,9 @@ extension Tensor {
                     let start = off
                     t.accumulateGrad { pd in
                         let pg = g.pointer
-                        parallelFor(outer, grain: Swift.max(1, 4096 / Swift.max(1, m * inner))) { r in
-                            for o in r {
-                                let s = pg + (o * total + start) * inner, d = pd + o * m * inner
-                                for i in 0..<(m * inner) { d[i] += s[i] }
-                            }
+                        parallelBlocks(outer, floatsEach: m * inner) { o in
+                            let s = pg + (o * total + start) * inner, d = pd + o * m * inner
+                            for i in 0..<(m * inner) { d[i] += s[i] }
                         }
                     }
                 }
