@@ -4,12 +4,13 @@ import XCTest
 
 final class EngineTests: XCTestCase {
     /// GEMM under the chosen OpenBLAS kernel against a float64 triple loop, for odd
-    /// shapes and every transpose combination; the last three are large enough to be split
-    /// over the loop threads (by rows, by columns, and by rows with a short last block).
+    /// shapes (window attention's among them) and every transpose combination; the last three are
+    /// large enough to be split over the loop threads (by rows, by columns, and by rows with a short last block).
     func testGEMMMatchesFloat64Reference() {
         let info = BLAS.info
         XCTAssertFalse(info.coreName.isEmpty)
-        for (m, n, k) in [(1, 1, 1), (7, 13, 5), (33, 17, 65), (64, 300, 3), (129, 67, 255), (40, 703, 97), (301, 33, 70)] {
+        for (m, n, k) in [(1, 1, 1), (7, 13, 5), (16, 16, 24), (5, 64, 64), (64, 33, 3), (33, 17, 65), (64, 300, 3),
+                          (129, 67, 255), (40, 703, 97), (301, 33, 70)] {
             for ta in [false, true] { for tb in [false, true] {
                 let a = randomTensor(ta ? [k, m] : [m, k], seed: UInt64(m * 7 + k), requiresGrad: false)
                 let b = randomTensor(tb ? [n, k] : [k, n], seed: UInt64(n * 11 + k), requiresGrad: false)
@@ -25,6 +26,32 @@ final class EngineTests: XCTestCase {
                     worst = max(worst, abs(acc - Double(c.pointer[i * n + j])) / max(1, abs(acc)))
                 } }
                 XCTAssertLessThan(worst, 1e-5, "sgemm \(m)x\(n)x\(k) ta=\(ta) tb=\(tb) under kernel \(info.coreName)")
+            } }
+        }
+    }
+
+    /// alpha, beta and leading dimensions wider than the matrices: C = 0.5 op(A) op(B) + 2 C
+    /// inside a wider C whose other columns stay.
+    func testGEMMAlphaBetaAndStrides() {
+        for (m, n, k) in [(6, 20, 9), (300, 40, 30)] {
+            for ta in [false, true] { for tb in [false, true] {
+                let (lda, ldb, ldc) = ((ta ? m : k) + 3, (tb ? k : n) + 5, n + 2)
+                let a = randomTensor([(ta ? k : m) * lda], seed: 5, requiresGrad: false).values
+                let b = randomTensor([(tb ? n : k) * ldb], seed: 6, requiresGrad: false).values
+                var c = randomTensor([m * ldc], seed: 7, requiresGrad: false).values
+                let c0 = c
+                BLAS.sgemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 0.5, a: a, lda: lda, b: b, ldb: ldb, beta: 2, c: &c, ldc: ldc)
+                var worst = 0.0
+                for i in 0..<m { for j in 0..<ldc {
+                    var want = Double(c0[i * ldc + j])
+                    if j < n {
+                        var acc = 0.0
+                        for p in 0..<k { acc += Double(ta ? a[p * lda + i] : a[i * lda + p]) * Double(tb ? b[j * ldb + p] : b[p * ldb + j]) }
+                        want = 0.5 * acc + 2 * want
+                    }
+                    worst = max(worst, abs(want - Double(c[i * ldc + j])) / max(1, abs(want)))
+                } }
+                XCTAssertLessThan(worst, 1e-5, "sgemm \(m)x\(n)x\(k) ta=\(ta) tb=\(tb) with alpha, beta, strides")
             } }
         }
     }
