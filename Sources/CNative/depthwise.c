@@ -84,3 +84,69 @@ void skd_dwconv_backward_weight_plane(const float *x, const float *g, float *dk,
         }
     }
 }
+
+// Channels-last depthwise convolution, stride 1, padding k/2 (ConvNeXt's blocks): one image
+// [h, w, c] at a time, every loop innermost over the c contiguous channels, so it vectorises
+// for any plane size and needs neither padded copies nor NCHW <-> NHWC permutes around it.
+// wt is the kernel packed taps-major, [k*k][c]. Taps are added in (ky, kx) order.
+SKD_CLONES
+void skd_dwconv_nhwc_forward(const float *x, const float *wt, const float *bias, float *out, int h, int w, int c, int k) {
+    int p = k / 2;
+    for (int oy = 0; oy < h; oy++)
+        for (int ox = 0; ox < w; ox++) {
+            float *o = out + ((size_t)oy * w + ox) * c;
+            for (int ch = 0; ch < c; ch++) o[ch] = bias ? bias[ch] : 0;
+            for (int ky = 0; ky < k; ky++) {
+                int iy = oy + ky - p;
+                if (iy < 0 || iy >= h) continue;
+                for (int kx = 0; kx < k; kx++) {
+                    int ix = ox + kx - p;
+                    if (ix < 0 || ix >= w) continue;
+                    const float *xi = x + ((size_t)iy * w + ix) * c, *wk = wt + (size_t)(ky * k + kx) * c;
+                    for (int ch = 0; ch < c; ch++) o[ch] += xi[ch] * wk[ch];
+                }
+            }
+        }
+}
+
+// dx[iy, ix] += sum over taps of g[iy - ky + p, ix - kx + p] * wt[ky, kx] (a gather: each
+// input position is written once, so images and rows never race).
+SKD_CLONES
+void skd_dwconv_nhwc_backward_input(const float *g, const float *wt, float *dx, int h, int w, int c, int k) {
+    int p = k / 2;
+    for (int iy = 0; iy < h; iy++)
+        for (int ix = 0; ix < w; ix++) {
+            float *d = dx + ((size_t)iy * w + ix) * c;
+            for (int ky = 0; ky < k; ky++) {
+                int oy = iy - ky + p;
+                if (oy < 0 || oy >= h) continue;
+                for (int kx = 0; kx < k; kx++) {
+                    int ox = ix - kx + p;
+                    if (ox < 0 || ox >= w) continue;
+                    const float *go = g + ((size_t)oy * w + ox) * c, *wk = wt + (size_t)(ky * k + kx) * c;
+                    for (int ch = 0; ch < c; ch++) d[ch] += go[ch] * wk[ch];
+                }
+            }
+        }
+}
+
+// dwt[ky, kx] += sum over output positions of g[oy, ox] * x[oy + ky - p, ox + kx - p], taps-major.
+SKD_CLONES
+void skd_dwconv_nhwc_backward_weight(const float *x, const float *g, float *dwt, int h, int w, int c, int k) {
+    int p = k / 2;
+    for (int oy = 0; oy < h; oy++)
+        for (int ox = 0; ox < w; ox++) {
+            const float *go = g + ((size_t)oy * w + ox) * c;
+            for (int ky = 0; ky < k; ky++) {
+                int iy = oy + ky - p;
+                if (iy < 0 || iy >= h) continue;
+                for (int kx = 0; kx < k; kx++) {
+                    int ix = ox + kx - p;
+                    if (ix < 0 || ix >= w) continue;
+                    const float *xi = x + ((size_t)iy * w + ix) * c;
+                    float *dk = dwt + (size_t)(ky * k + kx) * c;
+                    for (int ch = 0; ch < c; ch++) dk[ch] += go[ch] * xi[ch];
+                }
+            }
+        }
+}

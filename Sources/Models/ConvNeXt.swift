@@ -5,6 +5,12 @@ import Tensor
 /// `stages.i.downsample.0` LayerNorm2d + `.1` 2x2 stride-2 conv (stages 1-3), blocks
 /// `stages.i.blocks.j.{conv_dw, norm, mlp.fc1, mlp.fc2, gamma}`, `head.norm` + `head.fc` after
 /// global average pooling. Stage i's output is the output of `stages.i` (before the head norm).
+///
+/// Everything after the stem conv runs channels-last, [N, H, W, C]: the blocks' layer norm and
+/// MLP want channels last, and a channels-last depthwise conv and 2x2 downsample (a linear
+/// over each 2x2 patch) remove the NCHW <-> NHWC copies of timm's layout (PyTorch gets them
+/// free as strided views). Parameters, their layout and the function computed are timm's;
+/// stage outputs are handed out NCHW like every other family's.
 public final class ConvNeXt: Module, ImageClassifier {
     public struct Config: Sendable {
         public var depths: [Int]
@@ -44,7 +50,7 @@ public final class ConvNeXt: Module, ImageClassifier {
         let std = Init.truncatedNormal(std: 0.02)
         _stemConv = Conv2d(config.inputChannels, config.dims[0], kernel: config.stemKernel, stride: config.stemStride,
                            padding: (config.stemKernel - config.stemStride) / 2, rng: &rng, weightInit: std)
-        _stemNorm = LayerNorm(config.dims[0], eps: 1e-6, channelsFirst: true)
+        _stemNorm = LayerNorm(config.dims[0], eps: 1e-6)  // LayerNorm2d, applied channels-last
         stem = [_stemConv, _stemNorm]
         let total = config.depths.reduce(0, +)
         var stages: [ConvNeXtStage] = [], blockIndex = 0
@@ -67,19 +73,23 @@ public final class ConvNeXt: Module, ImageClassifier {
         return [first, first / 2, first / 4, first / 8]
     }
 
-    public func stageFeatures(_ x: Tensor) -> StageOutputs {
-        var h = _stemNorm(_stemConv(x)), outs: [Tensor] = []
+    public func stageFeatures(_ x: Tensor) -> StageOutputs { forward(x, keepStages: true) }
+
+    /// Logits alone skip the stage outputs' copies to NCHW.
+    public func callAsFunction(_ x: Tensor) -> Tensor { forward(x, keepStages: false).logits }
+
+    private func forward(_ x: Tensor, keepStages: Bool) -> StageOutputs {
+        var h = _stemNorm(_stemConv(x).permuted([0, 2, 3, 1])), outs: [Tensor] = []
         for stage in stages {
             h = stage(h)
-            outs.append(h)
+            if keepStages { outs.append(h.permuted([0, 3, 1, 2])) }
         }
         return StageOutputs(stages: outs, logits: head(h))
     }
-
-    public func callAsFunction(_ x: Tensor) -> Tensor { stageFeatures(x).logits }
 }
 
-/// An optional downsample (LayerNorm2d + 2x2 stride-2 conv) and the stage's blocks.
+/// An optional downsample (LayerNorm2d + 2x2 stride-2 conv) and the stage's blocks, on
+/// channels-last input and output [N, H, W, C].
 public final class ConvNeXtStage: Module {
     public let downsample: [Module]?
     public let blocks: [ConvNeXtBlock]
@@ -88,7 +98,7 @@ public final class ConvNeXtStage: Module {
     public init(_ inDim: Int?, _ dim: Int, dropPathRates: [Float], kernel: Int, layerScaleInit: Float,
          rng: inout RandomGenerator) {
         if let inDim {
-            _downsample = (LayerNorm(inDim, eps: 1e-6, channelsFirst: true),
+            _downsample = (LayerNorm(inDim, eps: 1e-6),  // LayerNorm2d, applied channels-last
                            Conv2d(inDim, dim, kernel: 2, stride: 2, rng: &rng, weightInit: Init.truncatedNormal(std: 0.02)))
         } else {
             _downsample = nil
@@ -102,14 +112,23 @@ public final class ConvNeXtStage: Module {
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        var h = _downsample.map { $0.1($0.0(x)) } ?? x
+        var h = _downsample.map { ConvNeXtStage.patchConv($0.1, $0.0(x)) } ?? x
         for block in blocks { h = block(h) }
         return h
     }
+
+    /// The 2x2 stride-2 conv on channels-last x: each 2x2 patch's channels laid side by side
+    /// ([ky][kx][C]) times the conv weight read in the same order, a single linear.
+    static func patchConv(_ conv: Conv2d, _ x: Tensor) -> Tensor {
+        let (n, h, w, c) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3]), cout = conv.weight.shape[0]
+        precondition(h % 2 == 0 && w % 2 == 0, "ConvNeXt downsample: the grid \(h)x\(w) must be even")
+        let patches = x.reshaped([n, h / 2, 2, w / 2, 2, c]).permuted([0, 1, 3, 2, 4, 5]).reshaped([n, h / 2, w / 2, 4 * c])
+        return patches.linear(weight: conv.weight.permuted([0, 2, 3, 1]).reshaped([cout, 4 * c]), bias: conv.bias)
+    }
 }
 
-/// x + drop_path(gamma * MLP(LN(dwconv(x)))), the MLP 4x wide with GELU; LN and MLP run
-/// channels-last [N, H, W, C] as in timm.
+/// x + drop_path(gamma * MLP(LN(dwconv(x)))), the MLP 4x wide with GELU, all channels-last
+/// [N, H, W, C] (timm permutes around the depthwise conv; the function is the same).
 public final class ConvNeXtBlock: Module {
     public let convDw: Conv2d
     public let norm: LayerNorm
@@ -130,8 +149,8 @@ public final class ConvNeXtBlock: Module {
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        let y = mlp(norm(convDw(x).permuted([0, 2, 3, 1]))) * gamma
-        return x + y.permuted([0, 3, 1, 2]).dropPath(dropPath, training: isTraining, rng: &_dropRNG)
+        let y = mlp(norm(x.depthwiseConv2dChannelsLast(weight: convDw.weight, bias: convDw.bias))) * gamma
+        return x + y.dropPath(dropPath, training: isTraining, rng: &_dropRNG)
     }
 }
 
@@ -145,7 +164,8 @@ public final class ConvNeXtHead: Module {
         fc = Linear(dim, classes, rng: &rng, weightInit: Init.truncatedNormal(std: 0.02))
     }
 
-    public func callAsFunction(_ x: Tensor) -> Tensor { fc(norm(x.mean(axes: [2, 3]))) }
+    /// x: the last stage's output, channels-last [N, H, W, C].
+    public func callAsFunction(_ x: Tensor) -> Tensor { fc(norm(x.mean(axes: [1, 2]))) }
 }
 
 extension ConvNeXt {

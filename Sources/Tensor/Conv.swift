@@ -264,6 +264,53 @@ extension Tensor {
             }
         }
     }
+
+    /// Depthwise conv of a channels-last batch [N, H, W, C] with a conv weight [C, 1, k, k]
+    /// (k odd), stride 1, padding k/2, giving [N, H, W, C]: ConvNeXt's blocks, whose layer
+    /// norm and MLP are channels-last too, so they need no NCHW <-> NHWC copies (which PyTorch
+    /// avoids with strided views and channels-last kernels).
+    public func depthwiseConv2dChannelsLast(weight: Tensor, bias: Tensor?) -> Tensor {
+        let k = weight.rank == 4 ? weight.shape[2] : 0
+        precondition(rank == 4 && weight.shape == [shape[3], 1, k, k] && k % 2 == 1 && (bias == nil || bias!.shape == [shape[3]]),
+                     "depthwiseConv2dChannelsLast: x \(shape) [N, H, W, C] needs a weight [C, 1, k, k] with k odd, got \(weight.shape)")
+        let (n, h, w, c) = (shape[0], shape[1], shape[2], shape[3])
+        let inputs = [self, weight] + (bias.map { [$0] } ?? [])
+        if let m = Tensor.metaResult(inputs, shape, macs: count * k * k) { return m }
+        let x = self, out = Tensor.empty(shape), image = h * w * c, taps = k * k
+        // The kernel taps-major, [k*k][C], so every tap is a contiguous row of channels.
+        let packed = Storage(count: taps * c, zeroed: false)
+        let pk = packed.pointer, pw = weight.pointer
+        for ch in 0..<c { for t in 0..<taps { pk[t * c + ch] = pw[ch * taps + t] } }
+        let px = x.pointer, po = out.pointer, pb = bias?.pointer
+        let (ih, iw, ic, ik) = (Int32(h), Int32(w), Int32(c), Int32(k))
+        parallelForEach(n) { b in skd_dwconv_nhwc_forward(px + b * image, pk, pb, po + b * image, ih, iw, ic, ik) }
+        return out.record("depthwise_conv2d_nhwc", inputs) { g in
+            let pg = g.pointer
+            if let bias, bias.requiresGrad {
+                bias.accumulateGrad { pdb in addColumnSums(pg, rows: n * h * w, cols: c, into: pdb) }
+            }
+            if weight.requiresGrad {
+                let partials = ChunkPartials(chunks: parallelChunkCount(n), width: taps * c)
+                parallelChunks(n, chunks: partials.chunks) { ci, images in
+                    for b in images {
+                        skd_dwconv_nhwc_backward_weight(px + b * image, pg + b * image, partials.buffer(ci), ih, iw, ic, ik)
+                    }
+                }
+                weight.accumulateGrad { pdw in
+                    for ci in 0..<partials.chunks {
+                        let t = partials.buffer(ci)
+                        for ch in 0..<c { for tap in 0..<taps { pdw[ch * taps + tap] += t[tap * c + ch] } }
+                    }
+                }
+            }
+            if x.requiresGrad {
+                _ = packed  // the packed kernel lives as long as this backward
+                x.accumulateGrad { pdx in
+                    parallelForEach(n) { b in skd_dwconv_nhwc_backward_input(pg + b * image, pk, pdx + b * image, ih, iw, ic, ik) }
+                }
+            }
+        }
+    }
 }
 
 /// col[(c*kh + ky)*kw + kx][oy*Wo + ox] = x[c, oy*s - p + ky, ox*s - p + kx] (0 outside), one image.

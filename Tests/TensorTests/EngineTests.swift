@@ -78,6 +78,27 @@ final class EngineTests: XCTestCase {
         }
     }
 
+    /// The channels-last depthwise conv equals the NCHW one between permutes, forward and
+    /// every gradient (kernel 3 and 7, planes smaller than the kernel, 20 channels: a vector tail).
+    func testChannelsLastDepthwiseMatchesNCHW() {
+        for (n, h, w, c, k) in [(3, 8, 8, 16, 3), (2, 5, 9, 20, 7), (2, 2, 3, 4, 7)] {
+            let seed = UInt64(h * 13 + c + k)
+            let x = randomTensor([n, h, w, c], seed: seed), wt = randomTensor([c, 1, k, k], seed: seed + 1)
+            let bias = randomTensor([c], seed: seed + 2), r = randomTensor([n, h, w, c], seed: seed + 3, requiresGrad: false)
+            var results: [[[Float]]] = []
+            for channelsLast in [false, true] {
+                for t in [x, wt, bias] { t.grad = nil }
+                let y = channelsLast ? x.depthwiseConv2dChannelsLast(weight: wt, bias: bias)
+                    : x.permuted([0, 3, 1, 2]).conv2d(weight: wt, bias: bias, stride: 1, padding: k / 2, groups: c).permuted([0, 2, 3, 1])
+                (y * r).sum().backward()
+                results.append([y.values, x.grad!.values, wt.grad!.values, bias.grad!.values])
+            }
+            for (i, what) in ["output", "input gradient", "weight gradient", "bias gradient"].enumerated() {
+                assertRelativeError(results[1][i], results[0][i], below: 1e-5, "\(what), \(n)x\(h)x\(w)x\(c), k \(k)")
+            }
+        }
+    }
+
     /// Permutes that reduce to a batched transpose (NCHW <-> NHWC, [B, L, C] <-> [B, C, L],
     /// with size-1 axes in between) take the tiled path; compared with index arithmetic.
     func testPermuteMatchesIndexArithmetic() {

@@ -101,6 +101,10 @@ final class GradientTests: XCTestCase {
         assertGradientsMatch([x, wd, bd]) { $0[0].conv2d(weight: $0[1], bias: $0[2], stride: 2, padding: 1, groups: 4) }
         let w7 = randomTensor([3, 4, 4, 4], seed: 28)
         assertGradientsMatch([x, w7]) { $0[0].conv2d(weight: $0[1], bias: nil, stride: 4, padding: 0) }
+        // Channels-last depthwise (x as [N, H, W, C] = [3, 7, 6, 4]), 3x3 and 5x5 kernels.
+        let xl = randomTensor([3, 7, 6, 4], seed: 29), wd5 = randomTensor([4, 1, 5, 5], seed: 30)
+        assertGradientsMatch([xl, wd, bd]) { $0[0].depthwiseConv2dChannelsLast(weight: $0[1], bias: $0[2]) }
+        assertGradientsMatch([xl, wd5]) { $0[0].depthwiseConv2dChannelsLast(weight: $0[1], bias: nil) }
     }
 
     func testPooling() {
