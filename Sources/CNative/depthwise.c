@@ -89,64 +89,52 @@ void skd_dwconv_backward_weight_plane(const float *x, const float *g, float *dk,
 // [h, w, c] at a time, every loop innermost over the c contiguous channels, so it vectorises
 // for any plane size and needs neither padded copies nor NCHW <-> NHWC permutes around it.
 // wt is the kernel packed taps-major, [k*k][c]. Taps are added in (ky, kx) order.
+//
+// All three passes walk every position (y, x) and every tap whose partner position
+// (y + sign (ky - p), x + sign (kx - p)) lies in the plane: the forward pass and the weight
+// gradient read the input there (sign +1), the input gradient reads the output gradient
+// (sign -1: dx[i] gathers g[i - tap + p], so each dx row is written by one thread only).
+static inline __attribute__((always_inline)) void nhwc_walk(int sign, int weight_grad, const float *src, const float *other,
+                                                            float *out, int h, int w, int c, int k) {
+    int p = k / 2;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            size_t pos = ((size_t)y * w + x) * c;
+            for (int ky = 0; ky < k; ky++) {
+                int sy = y + sign * (ky - p);
+                if (sy < 0 || sy >= h) continue;
+                for (int kx = 0; kx < k; kx++) {
+                    int sx = x + sign * (kx - p);
+                    if (sx < 0 || sx >= w) continue;
+                    const float *s = src + ((size_t)sy * w + sx) * c;
+                    size_t tap = (size_t)(ky * k + kx) * c;
+                    if (weight_grad) {  // dwt[tap] += g[y, x] * x[partner]
+                        const float *g = other + pos;
+                        float *d = out + tap;
+                        for (int ch = 0; ch < c; ch++) d[ch] += g[ch] * s[ch];
+                    } else {  // out[y, x] += src[partner] * wt[tap]
+                        const float *wk = other + tap;
+                        float *o = out + pos;
+                        for (int ch = 0; ch < c; ch++) o[ch] += s[ch] * wk[ch];
+                    }
+                }
+            }
+        }
+}
+
 SKD_CLONES
 void skd_dwconv_nhwc_forward(const float *x, const float *wt, const float *bias, float *out, int h, int w, int c, int k) {
-    int p = k / 2;
-    for (int oy = 0; oy < h; oy++)
-        for (int ox = 0; ox < w; ox++) {
-            float *o = out + ((size_t)oy * w + ox) * c;
-            for (int ch = 0; ch < c; ch++) o[ch] = bias ? bias[ch] : 0;
-            for (int ky = 0; ky < k; ky++) {
-                int iy = oy + ky - p;
-                if (iy < 0 || iy >= h) continue;
-                for (int kx = 0; kx < k; kx++) {
-                    int ix = ox + kx - p;
-                    if (ix < 0 || ix >= w) continue;
-                    const float *xi = x + ((size_t)iy * w + ix) * c, *wk = wt + (size_t)(ky * k + kx) * c;
-                    for (int ch = 0; ch < c; ch++) o[ch] += xi[ch] * wk[ch];
-                }
-            }
-        }
+    for (size_t i = 0; i < (size_t)h * w; i++)
+        for (int ch = 0; ch < c; ch++) out[i * c + ch] = bias ? bias[ch] : 0;
+    nhwc_walk(1, 0, x, wt, out, h, w, c, k);
 }
 
-// dx[iy, ix] += sum over taps of g[iy - ky + p, ix - kx + p] * wt[ky, kx] (a gather: each
-// input position is written once, so images and rows never race).
 SKD_CLONES
 void skd_dwconv_nhwc_backward_input(const float *g, const float *wt, float *dx, int h, int w, int c, int k) {
-    int p = k / 2;
-    for (int iy = 0; iy < h; iy++)
-        for (int ix = 0; ix < w; ix++) {
-            float *d = dx + ((size_t)iy * w + ix) * c;
-            for (int ky = 0; ky < k; ky++) {
-                int oy = iy - ky + p;
-                if (oy < 0 || oy >= h) continue;
-                for (int kx = 0; kx < k; kx++) {
-                    int ox = ix - kx + p;
-                    if (ox < 0 || ox >= w) continue;
-                    const float *go = g + ((size_t)oy * w + ox) * c, *wk = wt + (size_t)(ky * k + kx) * c;
-                    for (int ch = 0; ch < c; ch++) d[ch] += go[ch] * wk[ch];
-                }
-            }
-        }
+    nhwc_walk(-1, 0, g, wt, dx, h, w, c, k);
 }
 
-// dwt[ky, kx] += sum over output positions of g[oy, ox] * x[oy + ky - p, ox + kx - p], taps-major.
 SKD_CLONES
 void skd_dwconv_nhwc_backward_weight(const float *x, const float *g, float *dwt, int h, int w, int c, int k) {
-    int p = k / 2;
-    for (int oy = 0; oy < h; oy++)
-        for (int ox = 0; ox < w; ox++) {
-            const float *go = g + ((size_t)oy * w + ox) * c;
-            for (int ky = 0; ky < k; ky++) {
-                int iy = oy + ky - p;
-                if (iy < 0 || iy >= h) continue;
-                for (int kx = 0; kx < k; kx++) {
-                    int ix = ox + kx - p;
-                    if (ix < 0 || ix >= w) continue;
-                    const float *xi = x + ((size_t)iy * w + ix) * c;
-                    float *dk = dwt + (size_t)(ky * k + kx) * c;
-                    for (int ch = 0; ch < c; ch++) dk[ch] += go[ch] * xi[ch];
-                }
-            }
-        }
+    nhwc_walk(1, 1, x, g, dwt, h, w, c, k);
 }
