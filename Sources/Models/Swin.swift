@@ -92,13 +92,8 @@ public final class WindowAttention: Module {
     public func callAsFunction(_ x: Tensor, mask: Tensor?) -> Tensor {
         let (bw, n, c) = (x.shape[0], x.shape[1], x.shape[2])
         let d = c / heads
-        let qkv = self.qkv(x).reshaped([bw, n, 3, c])
-        // q, k, v [B', h, N, d]; with one head (the wide first stage of the minis) no permute is needed.
-        func part(_ i: Int) -> Tensor {
-            let t = qkv.sliced(axis: 2, i..<(i + 1))
-            return heads == 1 ? t.reshaped([bw, 1, n, d]) : t.reshaped([bw, n, heads, d]).permuted([0, 2, 1, 3])
-        }
-        let (q, k, v) = (part(0), part(1), part(2))
+        let qkv = self.qkv(x).splitHeads(parts: 3, heads: heads)  // q, k, v [B', h, N, d]
+        let (q, k, v) = (qkv[0], qkv[1], qkv[2])
         var logits = q.matmul(k, transposeB: true) * (1 / Float(d).squareRoot())  // [B', h, N, N]
         let bias = relativePositionBias()
         if let mask {

@@ -12,10 +12,7 @@ public func scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, scale: Fl
 }
 
 /// [B, L, h*d] -> [B, h, L, d]
-public func splitHeads(_ x: Tensor, heads: Int) -> Tensor {
-    let (b, l, c) = (x.shape[0], x.shape[1], x.shape[2])
-    return x.reshaped([b, l, heads, c / heads]).permuted([0, 2, 1, 3])
-}
+public func splitHeads(_ x: Tensor, heads: Int) -> Tensor { x.splitHeads(parts: 1, heads: heads)[0] }
 
 /// [B, h, L, d] -> [B, L, h*d]
 public func mergeHeads(_ x: Tensor) -> Tensor {
@@ -40,13 +37,9 @@ public final class MultiHeadSelfAttention: Module {
 
     /// x [B, L, C]; `bias` broadcastable to [B, h, L, L].
     public func callAsFunction(_ x: Tensor, bias: Tensor? = nil) -> Tensor {
-        let (b, l, c) = (x.shape[0], x.shape[1], x.shape[2])
-        let d = c / heads
-        let qkv = self.qkv(x).reshaped([b, l, 3, heads, d]).permuted([2, 0, 3, 1, 4])  // [3, B, h, L, d]
-        let q = qkv.sliced(axis: 0, 0..<1).reshaped([b, heads, l, d])
-        let k = qkv.sliced(axis: 0, 1..<2).reshaped([b, heads, l, d])
-        let v = qkv.sliced(axis: 0, 2..<3).reshaped([b, heads, l, d])
-        let out = scaledDotProductAttention(q: q, k: k, v: v, scale: 1 / Float(d).squareRoot(), bias: bias)
+        let d = x.shape[2] / heads
+        let qkv = self.qkv(x).splitHeads(parts: 3, heads: heads)  // q, k, v [B, h, L, d]
+        let out = scaledDotProductAttention(q: qkv[0], k: qkv[1], v: qkv[2], scale: 1 / Float(d).squareRoot(), bias: bias)
         return proj(mergeHeads(out))
     }
 }

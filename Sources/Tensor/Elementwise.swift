@@ -33,6 +33,19 @@ private func binaryKernel(_ a: Tensor, _ b: Tensor, _ op: BinaryOp) -> Tensor {
     return out
 }
 
+/// out = a op s, unrecorded (one vectorised C loop; a closure per element did not vectorise).
+private func scalarKernel(_ a: Tensor, _ s: Float, _ op: BinaryOp) -> Tensor {
+    if let m = Tensor.metaResult([a], a.shape) { return m }
+    let out = Tensor.empty(a.shape)
+    let pa = a.pointer, po = out.pointer
+    withUnsafePointer(to: s) { ps in
+        parallelFor(a.count, grain: 1 << 15) { r in
+            skd_binary(op.rawValue, pa + r.lowerBound, 1, ps, 0, po + r.lowerBound, r.count)
+        }
+    }
+    return out
+}
+
 extension Tensor {
     public static func + (a: Tensor, b: Tensor) -> Tensor {
         binaryKernel(a, b, .add).record("add", [a, b]) { g in
@@ -68,9 +81,13 @@ extension Tensor {
         }
     }
 
-    public static func + (a: Tensor, s: Float) -> Tensor { a.map("add_scalar", { $0 + s }, { _, _ in 1 }) }
+    public static func + (a: Tensor, s: Float) -> Tensor {
+        scalarKernel(a, s, .add).record("add_scalar", [a]) { g in a.accumulateGrad(g, owned: true) }
+    }
     public static func - (a: Tensor, s: Float) -> Tensor { a + (-s) }
-    public static func * (a: Tensor, s: Float) -> Tensor { a.map("mul_scalar", { $0 * s }, { _, _ in s }) }
+    public static func * (a: Tensor, s: Float) -> Tensor {
+        scalarKernel(a, s, .mul).record("mul_scalar", [a]) { g in a.accumulateGrad(scalarKernel(g, s, .mul), owned: true) }
+    }
     public static func / (a: Tensor, s: Float) -> Tensor { a * (1 / s) }
     public static func + (s: Float, a: Tensor) -> Tensor { a + s }
     public static func * (s: Float, a: Tensor) -> Tensor { a * s }
@@ -104,10 +121,5 @@ extension Tensor {
     public func sigmoid() -> Tensor { map("sigmoid", { 1 / (1 + Foundation.exp(-$0)) }, { _, y in y * (1 - y) }) }
 
     /// A plain (not recorded) scaled copy, for gradients.
-    func scaled(_ s: Float) -> Tensor {
-        let out = Tensor.empty(shape)
-        let p = pointer, o = out.pointer
-        for i in 0..<count { o[i] = p[i] * s }
-        return out
-    }
+    func scaled(_ s: Float) -> Tensor { scalarKernel(self, s, .mul) }
 }

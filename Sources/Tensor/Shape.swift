@@ -114,6 +114,35 @@ extension Tensor {
         }
     }
 
+    /// [B, L, parts * C] -> `parts` tensors [B, heads, L, C / heads]: attention's q/k/v split
+    /// into heads in one pass (a slice and a permute each copied the activations; PyTorch
+    /// takes both as views).
+    public func splitHeads(parts: Int, heads: Int) -> [Tensor] {
+        precondition(rank == 3 && shape[2] % (parts * heads) == 0, "splitHeads: \(shape) is not [B, L, \(parts) x \(heads) heads x d]")
+        let (b, l) = (shape[0], shape[1]), c = shape[2] / parts, d = c / heads
+        if Tensor.metaResult([self], [b, heads, l, d]) != nil { return (0..<parts).map { _ in .meta([b, heads, l, d]) } }
+        let x = self, src = pointer
+        // Block o = (batch, head, token) of d floats comes from row (batch, token) at part p, head h.
+        func source(_ o: Int, _ p: Int) -> Int {
+            let t = o % l, h = (o / l) % heads, bi = o / (l * heads)
+            return (bi * l + t) * parts * c + p * c + h * d
+        }
+        return (0..<parts).map { p in
+            let out = Tensor.empty([b, heads, l, d])
+            let dst = out.pointer
+            parallelBlocks(b * heads * l, floatsEach: d) { o in (dst + o * d).update(from: src + source(o, p), count: d) }
+            return out.record("split_heads", [x]) { g in
+                let pg = g.pointer
+                x.accumulateGrad { pdx in
+                    parallelBlocks(b * heads * l, floatsEach: d) { o in
+                        let dx = pdx + source(o, p), s = pg + o * d
+                        for i in 0..<d { dx[i] += s[i] }
+                    }
+                }
+            }
+        }
+    }
+
     /// Zero padding of the last two axes (top, bottom, left, right).
     public func padded2D(top: Int, bottom: Int, left: Int, right: Int) -> Tensor {
         precondition(rank >= 2)

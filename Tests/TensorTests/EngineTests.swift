@@ -99,6 +99,25 @@ final class EngineTests: XCTestCase {
         }
     }
 
+    /// The one-pass q/k/v split equals slicing the parts and permuting the heads, forward and
+    /// backward (each part's gradient lands in its own columns of the input's).
+    func testSplitHeadsMatchesSliceAndPermute() {
+        let (b, l, parts, heads, d) = (3, 5, 3, 2, 4)
+        let x = randomTensor([b, l, parts * heads * d], seed: 40)
+        let r = (0..<parts).map { randomTensor([b, heads, l, d], seed: 41 + UInt64($0), requiresGrad: false) }
+        var results: [[[Float]]] = []
+        for fused in [false, true] {
+            x.grad = nil
+            let ys = fused ? x.splitHeads(parts: parts, heads: heads)
+                : (0..<parts).map { p in
+                    x.reshaped([b, l, parts, heads * d]).sliced(axis: 2, p..<(p + 1)).reshaped([b, l, heads, d]).permuted([0, 2, 1, 3])
+                }
+            zip(ys, r).map { ($0 * $1).sum() }.reduce(Tensor(zeros: []), +).backward()
+            results.append(ys.map(\.values) + [x.grad!.values])
+        }
+        XCTAssertEqual(results[1], results[0])
+    }
+
     /// Permutes that reduce to a batched transpose (NCHW <-> NHWC, [B, L, C] <-> [B, C, L],
     /// with size-1 axes in between) take the tiled path; compared with index arithmetic.
     func testPermuteMatchesIndexArithmetic() {

@@ -59,6 +59,9 @@ final class GradientTests: XCTestCase {
         assertGradientsMatch([x, y]) { Tensor.concat([$0[0], $0[1]], axis: 1) }
         assertGradientsMatch([x]) { $0[0].padded2D(top: 1, bottom: 2, left: 0, right: 3) }
         assertGradientsMatch([x]) { $0[0].flattened(from: 1) }
+        // The q/k/v split: parts 1 and 3 weighted differently, so a part's gradient in another's columns shows.
+        let qkv = randomTensor([2, 3, 12], seed: 16)
+        assertGradientsMatch([qkv]) { let p = $0[0].splitHeads(parts: 3, heads: 2); return p[0] + p[2] * 3 }
     }
 
     func testMatmul() {
