@@ -119,6 +119,8 @@ public final class SwinBlock: Module {
     public let shift: Int
     public let dropPathRate: Float
     private let _attnMask: Tensor?
+    /// The block's (shifted) window partition, one token permutation each way.
+    private let _windows: ShiftedWindows
     private var _dropRNG: RandomGenerator
 
     /// `grid` is the stage's token grid; a grid no larger than the window is one window
@@ -136,16 +138,13 @@ public final class SwinBlock: Module {
         shift = s
         self.dropPathRate = dropPathRate
         _attnMask = s > 0 ? shiftedWindowMask(height: grid, width: grid, window: w, shift: s) : nil
+        _windows = ShiftedWindows(height: grid, width: grid, window: w, shift: s)
         _dropRNG = RandomGenerator(seed: rng.next())
     }
 
     /// x [B, H, W, C] -> [B, H, W, C].
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        let (h, w) = (x.shape[1], x.shape[2])
-        var y = norm1(x)
-        if shift > 0 { y = cyclicShift(y, by: -shift) }
-        y = windowReverse(attn(windowPartition(y, window: window), mask: _attnMask), window: window, height: h, width: w)
-        if shift > 0 { y = cyclicShift(y, by: shift) }
+        let y = _windows.reverse(attn(_windows.partition(norm1(x)), mask: _attnMask))
         let x = x + y.dropPath(dropPathRate, training: isTraining, rng: &_dropRNG)
         return x + mlp(norm2(x)).dropPath(dropPathRate, training: isTraining, rng: &_dropRNG)
     }

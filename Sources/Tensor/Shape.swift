@@ -143,6 +143,32 @@ extension Tensor {
         }
     }
 
+    /// [B, T, C] -> [B, T, C] with out[b, t] = self[b, order[t]], `order` a permutation of the
+    /// T tokens: Swin's (shifted) window partition and its reverse in one copy each (a roll
+    /// by slices and concats, then a permute, copied the tokens five times).
+    public func permutedTokens(_ order: [Int]) -> Tensor {
+        precondition(rank == 3 && order.count == shape[1], "permutedTokens: \(order.count) indices for \(shape), [B, T, C]")
+        let (b, t, c) = (shape[0], shape[1], shape[2])
+        var seen = [Bool](repeating: false, count: t)
+        for i in order {
+            precondition(i >= 0 && i < t && !seen[i], "permutedTokens: the order is not a permutation of \(t) tokens")
+            seen[i] = true
+        }
+        if let m = Tensor.metaResult([self], shape) { return m }
+        let x = self, src = pointer, out = Tensor.empty(shape), dst = out.pointer
+        parallelBlocks(b * t, floatsEach: c) { r in (dst + r * c).update(from: src + (r - r % t + order[r % t]) * c, count: c) }
+        return out.record("permute_tokens", [x]) { g in
+            let pg = g.pointer
+            // A permutation: every input row receives exactly one output row, so rows never race.
+            x.accumulateGrad { pdx in
+                parallelBlocks(b * t, floatsEach: c) { r in
+                    let d = pdx + (r - r % t + order[r % t]) * c, s = pg + r * c
+                    for i in 0..<c { d[i] += s[i] }
+                }
+            }
+        }
+    }
+
     /// Zero padding of the last two axes (top, bottom, left, right).
     public func padded2D(top: Int, bottom: Int, left: Int, right: Int) -> Tensor {
         precondition(rank >= 2)

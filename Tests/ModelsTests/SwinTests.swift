@@ -97,11 +97,26 @@ final class SwinTests: XCTestCase {
         XCTAssertEqual(windowReverse(windows, window: 4, height: 8, width: 8).values, x.values)
     }
 
+    /// A shifted block's one-permutation partition equals rolling and then partitioning, and
+    /// its reverse undoes both (non-square grid, shift 1 and 2).
+    func testShiftedWindowsEqualRollThenPartition() {
+        let x = randomTensor([2, 4, 6, 3], seed: 5, requiresGrad: false)
+        for shift in [1, 2] {
+            let windows = ShiftedWindows(height: 4, width: 6, window: 2, shift: shift)
+            let fused = windows.partition(x)
+            XCTAssertEqual(fused.values, windowPartition(cyclicShift(x, by: -shift), window: 2).values)
+            XCTAssertEqual(windows.reverse(fused).values, x.values)
+        }
+    }
+
     func testGradientsOfWindowHelpers() {
         let x = randomTensor([2, 4, 6, 3], seed: 2)
         assertGradientsMatch([x]) { t in windowPartition(cyclicShift(t[0], by: -1), window: 2) }
         let w = randomTensor([12, 4, 3], seed: 3)
         assertGradientsMatch([w]) { t in cyclicShift(windowReverse(t[0], window: 2, height: 4, width: 6), by: 1) }
+        let shifted = ShiftedWindows(height: 4, width: 6, window: 2, shift: 1)
+        assertGradientsMatch([x]) { t in shifted.partition(t[0]) }
+        assertGradientsMatch([w]) { t in shifted.reverse(t[0]) }
     }
 
     func testGradientsOfPatchMergingAndShiftedBlock() {
