@@ -393,7 +393,6 @@ public enum Bench {
                     guard let i = merged.firstIndex(where: { $0.name == row.name }) else {
                         var first = row
                         first.oursRounds = [row.ours]
-                        first.oursGFLOPs = row.oursGFLOPs
                         if let t { first.torchRounds = [t.value]; first.torchPeakRSSMiB = t.peakRSSMiB; first.torchStartRSSMiB = t.startRSSMiB }
                         merged.append(first)
                         continue

@@ -201,10 +201,8 @@ extension Tensor {
             if let pdw {
                 if directWeightGrad { dwPartials.addInOrder(into: pdw) }
                 for ci in 0..<dwPartials.chunks where !directWeightGrad {
-                    let t = dwPartials.buffer(ci)
                     for gi in 0..<groups {
-                        let dwG = pdw + gi * coutG * rowsC, tG = t + gi * rowsC * coutG
-                        for co in 0..<coutG { for r in 0..<rowsC { dwG[co * rowsC + r] += tG[r * coutG + co] } }
+                        addTransposed(dwPartials.buffer(ci) + gi * rowsC * coutG, rows: rowsC, cols: coutG, into: pdw + gi * coutG * rowsC)
                     }
                 }
             }
@@ -297,10 +295,7 @@ extension Tensor {
                     }
                 }
                 weight.accumulateGrad { pdw in
-                    for ci in 0..<partials.chunks {
-                        let t = partials.buffer(ci)
-                        for ch in 0..<c { for tap in 0..<taps { pdw[ch * taps + tap] += t[tap * c + ch] } }
-                    }
+                    for ci in 0..<partials.chunks { addTransposed(partials.buffer(ci), rows: taps, cols: c, into: pdw) }
                 }
             }
             if x.requiresGrad {
@@ -344,3 +339,8 @@ private func addPlaneSums(_ g: UnsafePointer<Float>, images: Int, channels: Int,
     }
 }
 
+/// out[j * rows + i] += t[i * cols + j]: a weight-gradient partial kept transposed ([taps or
+/// im2col rows][channels]) added into the weight's own layout.
+private func addTransposed(_ t: UnsafePointer<Float>, rows: Int, cols: Int, into out: UnsafeMutablePointer<Float>) {
+    for j in 0..<cols { for i in 0..<rows { out[j * rows + i] += t[i * cols + j] } }
+}

@@ -86,7 +86,7 @@ extension Tensor {
     }
     public static func - (a: Tensor, s: Float) -> Tensor { a + (-s) }
     public static func * (a: Tensor, s: Float) -> Tensor {
-        scalarKernel(a, s, .mul).record("mul_scalar", [a]) { g in a.accumulateGrad(scalarKernel(g, s, .mul), owned: true) }
+        scalarKernel(a, s, .mul).record("mul_scalar", [a]) { g in a.accumulateGrad(g.scaled(s), owned: true) }
     }
     public static func / (a: Tensor, s: Float) -> Tensor { a * (1 / s) }
     public static func + (s: Float, a: Tensor) -> Tensor { a + s }

@@ -84,8 +84,8 @@ struct ChunkPartials {
 }
 
 /// Runs `body(o)` for every block o in 0..<count, each `floatsEach` floats of work, over
-/// the threads in chunks of about 4k floats (slice and concat move ~10^5 short blocks in
-/// attention and Swin's cyclic shifts).
+/// the threads in chunks of about 4k floats (attention's head split and Swin's window
+/// permutations move ~10^5 short blocks).
 @inline(__always)
 func parallelBlocks(_ count: Int, floatsEach: Int, _ body: (Int) -> Void) {
     parallelFor(count, grain: Swift.max(1, 4096 / Swift.max(1, floatsEach))) { r in for o in r { body(o) } }

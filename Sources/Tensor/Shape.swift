@@ -55,7 +55,7 @@ extension Tensor {
         if let mt = Tensor.metaResult([self], outShape) { return mt }
         let out = Tensor.empty(outShape)
         let src = pointer, dst = out.pointer
-        // Parallel over outer blocks (q/k/v slices of attention have ~10^5 short ones).
+        // Parallel over outer blocks (there can be ~10^5 short ones).
         parallelBlocks(outer, floatsEach: m * inner) { o in
             (dst + o * m * inner).update(from: src + (o * n + range.lowerBound) * inner, count: m * inner)
         }
@@ -89,8 +89,7 @@ extension Tensor {
         var offset = 0
         for (t, m) in zip(ts, sizes) {
             let src = t.pointer, start = offset
-            // Parallel over outer blocks, as slice (Swin's cyclic shift concatenates every
-            // token tensor twice per shifted block).
+            // Parallel over outer blocks, as slice.
             parallelBlocks(outer, floatsEach: m * inner) { o in
                 (dst + (o * total + start) * inner).update(from: src + o * m * inner, count: m * inner)
             }
@@ -120,25 +119,11 @@ extension Tensor {
     public func splitHeads(parts: Int, heads: Int) -> [Tensor] {
         precondition(rank == 3 && shape[2] % (parts * heads) == 0, "splitHeads: \(shape) is not [B, L, \(parts) x \(heads) heads x d]")
         let (b, l) = (shape[0], shape[1]), c = shape[2] / parts, d = c / heads
-        if Tensor.metaResult([self], [b, heads, l, d]) != nil { return (0..<parts).map { _ in .meta([b, heads, l, d]) } }
-        let x = self, src = pointer
         // Block o = (batch, head, token) of d floats comes from row (batch, token) at part p, head h.
-        func source(_ o: Int, _ p: Int) -> Int {
-            let t = o % l, h = (o / l) % heads, bi = o / (l * heads)
-            return (bi * l + t) * parts * c + p * c + h * d
-        }
         return (0..<parts).map { p in
-            let out = Tensor.empty([b, heads, l, d])
-            let dst = out.pointer
-            parallelBlocks(b * heads * l, floatsEach: d) { o in (dst + o * d).update(from: src + source(o, p), count: d) }
-            return out.record("split_heads", [x]) { g in
-                let pg = g.pointer
-                x.accumulateGrad { pdx in
-                    parallelBlocks(b * heads * l, floatsEach: d) { o in
-                        let dx = pdx + source(o, p), s = pg + o * d
-                        for i in 0..<d { dx[i] += s[i] }
-                    }
-                }
+            gatheredBlocks("split_heads", [b, heads, l, d], floatsEach: d) { o in
+                let t = o % l, h = (o / l) % heads, bi = o / (l * heads)
+                return (bi * l + t) * parts * c + p * c + h * d
             }
         }
     }
@@ -148,22 +133,28 @@ extension Tensor {
     /// by slices and concats, then a permute, copied the tokens five times).
     public func permutedTokens(_ order: [Int]) -> Tensor {
         precondition(rank == 3 && order.count == shape[1], "permutedTokens: \(order.count) indices for \(shape), [B, T, C]")
-        let (b, t, c) = (shape[0], shape[1], shape[2])
+        let (t, c) = (shape[1], shape[2])
         var seen = [Bool](repeating: false, count: t)
         for i in order {
             precondition(i >= 0 && i < t && !seen[i], "permutedTokens: the order is not a permutation of \(t) tokens")
             seen[i] = true
         }
+        return gatheredBlocks("permute_tokens", shape, floatsEach: c) { r in (r - r % t + order[r % t]) * c }
+    }
+
+    /// A tensor of `shape` whose block o (`floatsEach` contiguous floats) is this tensor's
+    /// floats from offset source(o); the backward adds each block's gradient back there.
+    /// `source` must map blocks to disjoint ranges, so the backward's blocks never race.
+    private func gatheredBlocks(_ name: String, _ shape: [Int], floatsEach: Int, source: @escaping (Int) -> Int) -> Tensor {
         if let m = Tensor.metaResult([self], shape) { return m }
-        let x = self, src = pointer, out = Tensor.empty(shape), dst = out.pointer
-        parallelBlocks(b * t, floatsEach: c) { r in (dst + r * c).update(from: src + (r - r % t + order[r % t]) * c, count: c) }
-        return out.record("permute_tokens", [x]) { g in
+        let x = self, src = pointer, out = Tensor.empty(shape), dst = out.pointer, blocks = out.count / floatsEach
+        parallelBlocks(blocks, floatsEach: floatsEach) { o in (dst + o * floatsEach).update(from: src + source(o), count: floatsEach) }
+        return out.record(name, [x]) { g in
             let pg = g.pointer
-            // A permutation: every input row receives exactly one output row, so rows never race.
             x.accumulateGrad { pdx in
-                parallelBlocks(b * t, floatsEach: c) { r in
-                    let d = pdx + (r - r % t + order[r % t]) * c, s = pg + r * c
-                    for i in 0..<c { d[i] += s[i] }
+                parallelBlocks(blocks, floatsEach: floatsEach) { o in
+                    let d = pdx + source(o), s = pg + o * floatsEach
+                    for i in 0..<floatsEach { d[i] += s[i] }
                 }
             }
         }

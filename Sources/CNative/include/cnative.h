@@ -87,11 +87,11 @@ void skd_conv3x3_image(const float *padded, int cin, int h, int w, const float *
 void skd_conv3x3_weight_grad_image(const float *padded_x, int cin, const float *padded_g, int cout,
                                    int h, int w, float *dw);
 
-/// Depthwise conv on one (sample, channel) plane; scratch holds (h+2p)*(w+2p) floats.
-// Channels-last depthwise conv, stride 1, padding k/2, one image [h, w, c]; wt is [k*k][c].
+/// Channels-last depthwise conv, stride 1, padding k/2, one image [h, w, c]; wt is [k*k][c].
 void skd_dwconv_nhwc_forward(const float *x, const float *wt, const float *bias, float *out, int h, int w, int c, int k);
 void skd_dwconv_nhwc_backward_input(const float *g, const float *wt, float *dx, int h, int w, int c, int k);
 void skd_dwconv_nhwc_backward_weight(const float *x, const float *g, float *dwt, int h, int w, int c, int k);
+/// Depthwise conv on one (sample, channel) plane; scratch holds (h+2p)*(w+2p) floats.
 void skd_dwconv_forward_plane(const float *x, const float *k, float bias, float *out,
                               int h, int w, int kh, int kw, int s, int p, int ho, int wo, float *scratch);
 /// dx += the input gradient of one plane.
