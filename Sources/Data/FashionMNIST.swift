@@ -22,6 +22,9 @@ public struct FashionMNISTManifest: Equatable, Sendable {
     public var classNames: [String]
     public var pixelMean: Float
     public var pixelStd: Float
+    public var validationPerClass: Int
+    public var validationSeed: UInt64
+    public var validationSHA256: String
     public var studentSubsetPerClass: Int
     public var studentSubsetSeed: UInt64
     public var studentSubsetSHA256: String
@@ -44,6 +47,9 @@ public struct FashionMNISTManifest: Equatable, Sendable {
         classNames = try m.string("class_names").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         pixelMean = try m.float("pixel_mean")
         pixelStd = try m.float("pixel_std")
+        validationPerClass = try m.int("validation_per_class")
+        validationSeed = UInt64(try m.int("validation_seed"))
+        validationSHA256 = try m.string("validation_sha256")
         studentSubsetPerClass = try m.int("student_subset_per_class")
         studentSubsetSeed = UInt64(try m.int("student_subset_seed"))
         studentSubsetSHA256 = try m.string("student_subset_sha256")
@@ -65,7 +71,8 @@ public struct FashionMNISTManifest: Equatable, Sendable {
 
 /// Fashion-MNIST read straight from Debian's `dataset-fashion-mnist` files (IDX + gzip),
 /// checked against the manifest, and the splits of the small-scale analog of the paper:
-/// 60k teacher pre-training set, a 1k class-balanced student subset, the 10k test set.
+/// a 5k validation split held out of the 60k, the other 55k for teacher pre-training, a 1k
+/// class-balanced student subset of those, the 10k test set.
 public struct FashionMNIST: Sendable {
     public let manifest: FashionMNISTManifest
     public let train: ImageDataset
@@ -128,13 +135,26 @@ public struct FashionMNIST: Sendable {
         return try IDXArray.parse(Gzip.decompress(bytes, path: path), dimensions: dimensions, path: path)
     }
 
-    /// All 60k training images: the analog of the teacher's IN-22K pre-training.
-    public var teacherPretrainSet: ImageDataset { train }
+    /// The held-out validation split: `manifest.validationPerClass` images of each class of
+    /// the 60k training file, chosen by `manifest.validationSeed`. No teacher or student
+    /// trains on it; every recipe choice is made on it.
+    public var validationSet: ImageDataset {
+        train.classBalancedSubset(perClass: manifest.validationPerClass, seed: manifest.validationSeed,
+                                  name: "fashion-mnist-validation-\(manifest.validationPerClass)x\(train.classCount)")
+    }
 
-    /// The student's training set (the IN-1K analog): `perClass` images of each class,
-    /// chosen by `seed`. The default (100/class, seed 0) has the manifest's subset hash.
+    /// The training images outside the validation split (55k): the analog of the teacher's
+    /// IN-22K pre-training, and the pool the student subsets are drawn from.
+    public var teacherPretrainSet: ImageDataset {
+        let held = Set(train.classBalancedIndices(perClass: manifest.validationPerClass, seed: manifest.validationSeed))
+        return train.subset(train.labels.indices.filter { !held.contains($0) }, name: "fashion-mnist-pretrain")
+    }
+
+    /// The student's training set (the IN-1K analog): `perClass` images of each class of the
+    /// pre-training set, chosen by `seed`. The default (100/class, seed 0) has the manifest's hash.
     public func studentSubset(perClass: Int = 100, seed: UInt64 = 0) -> ImageDataset {
-        train.classBalancedSubset(perClass: perClass, seed: seed, name: "fashion-mnist-student-\(perClass)x\(train.classCount)-seed\(seed)")
+        teacherPretrainSet.classBalancedSubset(perClass: perClass, seed: seed,
+                                               name: "fashion-mnist-student-\(perClass)x\(train.classCount)-seed\(seed)")
     }
 
     /// The 10k test set (evaluation for every scale but ci).
@@ -142,7 +162,12 @@ public struct FashionMNIST: Sendable {
 
     /// ci scale: tiny seeded class-balanced subsets (200 training and 500 test images by default).
     public func ciTrainSet(perClass: Int = 20, seed: UInt64 = 0) -> ImageDataset {
-        train.classBalancedSubset(perClass: perClass, seed: seed, name: "fashion-mnist-ci-train-\(perClass)-seed\(seed)")
+        teacherPretrainSet.classBalancedSubset(perClass: perClass, seed: seed, name: "fashion-mnist-ci-train-\(perClass)-seed\(seed)")
+    }
+
+    /// ci scale: a small seeded class-balanced part of the validation split.
+    public func ciValidationSet(perClass: Int = 20, seed: UInt64 = 0) -> ImageDataset {
+        validationSet.classBalancedSubset(perClass: perClass, seed: seed, name: "fashion-mnist-ci-validation-\(perClass)-seed\(seed)")
     }
 
     public func ciTestSet(perClass: Int = 50, seed: UInt64 = 0) -> ImageDataset {

@@ -3,6 +3,7 @@ import Distill
 import Foundation
 import Models
 import NN
+import Store
 import Tensor
 
 /// Default data, epochs and batch size of each scale (tables may override any of them).
@@ -16,8 +17,8 @@ public struct ScaleDefaults {
     public static func named(_ name: String) throws -> ScaleDefaults {
         switch name {
         case "ci":
-            return ScaleDefaults(name: "ci", studentSplit: DataSplit(train: .student, perClass: 20, testPerClass: 50),
-                                 pretrainSplit: DataSplit(train: .student, perClass: 100, testPerClass: 50),
+            return ScaleDefaults(name: "ci", studentSplit: DataSplit(train: .student, perClass: 20, testPerClass: 50, validationPerClass: 20),
+                                 pretrainSplit: DataSplit(train: .student, perClass: 100, testPerClass: 50, validationPerClass: 20),
                                  studentEpochs: 2, batchSize: 32)
         case "small":
             return ScaleDefaults(name: "small", studentSplit: DataSplit(train: .student, perClass: 100),
@@ -66,6 +67,17 @@ public final class DataCatalog {
         if let k = s.testPerClass { return fashion.ciTestSet(perClass: k, seed: s.subsetSeed) }
         return fashion.testSet
     }
+
+    public func validationSet(_ s: DataSplit) -> ImageDataset {
+        if let k = s.validationPerClass { return fashion.ciValidationSet(perClass: k, seed: s.subsetSeed) }
+        return fashion.validationSet
+    }
+
+    /// What a run trains on and is measured on, for its first progress line.
+    public func describe(_ s: DataSplit) -> String {
+        let t = trainSet(s), v = validationSet(s), e = testSet(s)
+        return "train on \(t.name) (\(t.count) images); validation \(v.name) (\(v.count)); test \(e.name) (\(e.count))"
+    }
 }
 
 /// Builds a model preset with a seed, failing clearly for unknown names.
@@ -112,23 +124,41 @@ public struct RunCache {
 
     /// The cached result, or the result of `train` run under the run's lock. The cache is
     /// checked again once the lock is held: a process that waited for another one training
-    /// the same run takes its result instead of training it a second time.
-    public func resultOrTrain(_ config: RunConfig, _ train: () throws -> RunResult) throws -> RunResult {
+    /// the same run takes its result instead of training it a second time. With `wait:
+    /// false` it returns nil at once when another process holds the run.
+    public func resultOrTrain(_ config: RunConfig, wait: Bool = true, _ train: () throws -> RunResult) throws -> RunResult? {
         if let r = result(for: config) { return r }
-        return try withLock(config) { try result(for: config) ?? train() }
-    }
-
-    /// Like `resultOrTrain`, but returns nil at once when another process is training the run.
-    public func resultOrTrainUnlessBusy(_ config: RunConfig, _ train: () throws -> RunResult) throws -> RunResult? {
-        if let r = result(for: config) { return r }
-        return try withLock(config, wait: false) { try result(for: config) ?? train() }
+        return try withLock(config, wait: wait) { try result(for: config) ?? train() }
     }
 
     public func result(for config: RunConfig) -> RunResult? { result(key: config.key) }
 
-    public func result(key: String) -> RunResult? {
-        guard let d = FileManager.default.contents(atPath: "\(root)/\(key)/result.json") else { return nil }
-        return try? JSONDecoder().decode(RunResult.self, from: d)
+    public func result(key: String) -> RunResult? { RunResult.load(from: "\(root)/\(key)/result.json") }
+}
+
+extension RunCache {
+    /// Trains (or resumes, or takes from the cache) one run under its lock: the one way a
+    /// run is trained, used by `scalekd train/distill`, the tables and the teachers. With
+    /// `wait: false` it returns nil at once when another process holds the run.
+    public func train(_ config: RunConfig, data: DataCatalog, teachers: TeacherProvider, wait: Bool = true,
+                      checkpointSeconds: Double = 60) throws -> RunResult? {
+        try resultOrTrain(config, wait: wait) {
+            let objective = try makeObjective(for: config) { try teachers.teacher($0) }
+            if let key = config.initFrom {
+                // Fine-tuning: the student starts from another run's final weights.
+                let path = "\(root)/\(key)/checkpoint.h5"
+                let params = try Checkpoint.load(from: path).parameters
+                let stripped = Dictionary(uniqueKeysWithValues: params.map {
+                    ($0.key.hasPrefix("student.") ? String($0.key.dropFirst(8)) : $0.key, $0.value)
+                })
+                try StateIO.load(stripped, into: objective.student.namedTensors(), path: path)
+            }
+            let trainer = Trainer(config: config, runDirectory: directory(for: config), objective: objective,
+                                  trainSet: data.trainSet(config.split), validationSet: data.validationSet(config.split),
+                                  testSet: data.testSet(config.split))
+            trainer.checkpointSeconds = checkpointSeconds
+            return try trainer.run()!
+        }
     }
 }
 

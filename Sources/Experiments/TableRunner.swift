@@ -141,7 +141,7 @@ public final class TableRunner {
                     continue
                 }
                 do {
-                    if try cache.resultOrTrainUnlessBusy(config, { try train(config) }) == nil { waiting = true; continue }
+                    if try cache.train(config, data: data, teachers: teachers, wait: false) == nil { waiting = true; continue }
                     progressed = true
                 } catch let error as ExperimentError {
                     guard case .teacherMissing = error else { throw error }
@@ -155,21 +155,7 @@ public final class TableRunner {
 
     /// Trains (or takes from the cache) one run.
     func result(of config: RunConfig) throws -> RunResult {
-        try cache.resultOrTrain(config) { try train(config) }
-    }
-
-    func train(_ config: RunConfig) throws -> RunResult {
-        let objective = try makeObjective(for: config) { try self.teachers.teacher($0) }
-        if let key = config.initFrom {
-            // Fine-tuning: the student starts from another run's final weights.
-            let path = "\(cache.root)/\(key)/checkpoint.h5"
-            let params = try Checkpoint.load(from: path).parameters
-            let stripped = Dictionary(uniqueKeysWithValues: params.map { ($0.key.hasPrefix("student.") ? String($0.key.dropFirst(8)) : $0.key, $0.value) })
-            try StateIO.load(stripped, into: objective.student.namedTensors(), path: path)
-        }
-        let trainer = Trainer(config: config, runDirectory: cache.directory(for: config), objective: objective,
-                              trainSet: data.trainSet(config.split), testSet: data.testSet(config.split))
-        return try trainer.run()!
+        try cache.train(config, data: data, teachers: teachers)!
     }
 
     /// Runs the whole table and writes its outputs.

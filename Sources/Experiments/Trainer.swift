@@ -23,11 +23,22 @@ public enum TrainingError: Error, CustomStringConvertible {
     }
 }
 
+/// Validation and test top-1 of one evaluated epoch (1-based).
+public struct EpochEvaluation: Codable, Equatable {
+    public var epoch: Int
+    public var validationTop1: Double
+    public var testTop1: Double
+}
+
 /// What a finished run reports. Accuracy is of the LAST epoch's weights (never the best epoch).
 public struct RunResult: Codable {
     public var key: String
     public var top1: Double
     public var top5: Double
+    /// Validation top-1 of the last epoch's weights (recipes are chosen on it).
+    public var validationTop1: Double? = nil
+    /// Validation and test top-1 at the evaluated epochs (`Trainer.evaluatedEpochs`).
+    public var curve: [EpochEvaluation]? = nil
     public var testImages: Int
     public var trainImages: Int
     public var epochs: Int
@@ -36,6 +47,12 @@ public struct RunResult: Codable {
     public var imagesPerSecond: Double
     public var finalLosses: [String: Double]
     public var protocolNote = "top-1/top-5 of the last epoch's weights on the test split"
+
+    /// Reads the result of a run directory (nil when missing or unreadable).
+    public static func load(from path: String) -> RunResult? {
+        guard let d = FileManager.default.contents(atPath: path) else { return nil }
+        return try? JSONDecoder().decode(RunResult.self, from: d)
+    }
 
     public init(key: String, top1: Double, top5: Double, testImages: Int, trainImages: Int, epochs: Int, steps: Int,
                 wallSeconds: Double, imagesPerSecond: Double, finalLosses: [String: Double]) {
@@ -95,6 +112,7 @@ public final class Trainer {
     public let runDirectory: String
     public let objective: TrainingObjective
     public let trainSet: ImageDataset
+    public let validationSet: ImageDataset
     public let testSet: ImageDataset
     public var checkpointSeconds: Double = 60
     public var progressSeconds: Double = 5
@@ -107,12 +125,24 @@ public final class Trainer {
     public var logPath: String { runDirectory + "/log.jsonl" }
 
     public init(config: RunConfig, runDirectory: String, objective: TrainingObjective,
-                trainSet: ImageDataset, testSet: ImageDataset) {
+                trainSet: ImageDataset, validationSet: ImageDataset, testSet: ImageDataset) {
         self.config = config
         self.runDirectory = runDirectory
         self.objective = objective
         self.trainSet = trainSet
+        self.validationSet = validationSet
         self.testSet = testSet
+    }
+
+    /// Epochs (1-based) after which validation and test top-1 are measured: every epoch up
+    /// to 40, else every ceil(epochs / 40)-th and the last. Evaluating 15k images costs
+    /// several times a student's 1k-image epoch, so long student runs sample their curve.
+    public static func evaluatedEpochs(of epochs: Int) -> [Int] {
+        guard epochs > 0 else { return [] }
+        let every = (epochs + 39) / 40
+        var out = Array(stride(from: every, through: epochs, by: every))
+        if out.last != epochs { out.append(epochs) }
+        return out
     }
 
     func makeOptimizer() -> Optimizer {
@@ -147,6 +177,7 @@ public final class Trainer {
         let lr = schedule(stepsPerEpoch: stepsPerEpoch)
         var globalStep = 0
         var previousWall = 0.0
+        var curve: [EpochEvaluation] = []
         if FileManager.default.fileExists(atPath: checkpointPath) {
             let ck = try Checkpoint.load(from: checkpointPath)
             try StateIO.load(ck.parameters, into: state, path: checkpointPath)
@@ -154,11 +185,13 @@ public final class Trainer {
             globalStep = ck.step
             optimizer.stepCount = ck.step  // one optimizer step per training step
             previousWall = Double(ck.optimizerState[Trainer.wallKey]?.values.first ?? 0)
+            curve = Trainer.decodeCurve(ck.optimizerState[Trainer.curveKey])
             log("resuming \(config.model) at step \(globalStep) (epoch \(globalStep / max(stepsPerEpoch, 1) + 1)) from \(checkpointPath)")
         }
         let logHandle = try openLog()
         defer { try? logHandle.close() }
         let totalSteps = stepsPerEpoch * config.epochs
+        let evaluated = Set(Trainer.evaluatedEpochs(of: config.epochs))
         let started = Date()
         var lastCheckpoint = Date()
         var stepsThisProcess = 0, imagesThisProcess = 0
@@ -170,6 +203,9 @@ public final class Trainer {
             let loader = BatchLoader(dataset: trainSet, batchSize: config.batchSize, epoch: epoch, seed: config.seed,
                                      augmentation: config.strategy.augmentation, dropLast: true, startStep: inEpoch)
             for batch in loader {
+                // Drop path and dropout draw from streams of (seed, step): a resumed run
+                // draws the same masks as an uninterrupted one.
+                objective.trainable.reseedStochasticLayers(seed: config.seed, step: globalStep)
                 let n = batch.count
                 let images = Tensor(shape: [n, 1, trainSet.size, trainSet.size], values: batch.images)
                 let soft = batch.softLabels.map { Tensor(shape: [n, trainSet.classCount], values: $0) }
@@ -210,9 +246,21 @@ public final class Trainer {
                     log("[\(config.model)] epoch \(epoch + 1)/\(config.epochs) step \(globalStep)/\(totalSteps) | \(terms) | lr \(String(format: "%.2e", rate)) | \(Int(speed)) img/s | ETA \(formatDuration(eta))")
                 }
                 let endOfEpoch = globalStep % stepsPerEpoch == 0
+                if endOfEpoch, evaluated.contains(globalStep / stepsPerEpoch) {
+                    let e = EpochEvaluation(epoch: globalStep / stepsPerEpoch,
+                                            validationTop1: Trainer.evaluate(objective.student, on: validationSet).top1,
+                                            testTop1: Trainer.evaluate(objective.student, on: testSet).top1)
+                    curve.removeAll { $0.epoch == e.epoch }
+                    curve.append(e)
+                    let entry: [String: Double] = ["epoch": Double(e.epoch), "validation_top1": e.validationTop1, "test_top1": e.testTop1]
+                    if let line = try? JSONSerialization.data(withJSONObject: entry, options: [.sortedKeys]) {
+                        logHandle.write(line + Data("\n".utf8))
+                    }
+                    log("[\(config.model)] epoch \(e.epoch)/\(config.epochs): validation top-1 \(String(format: "%.2f", e.validationTop1))%, test top-1 \(String(format: "%.2f", e.testTop1))%")
+                }
                 if endOfEpoch || Date().timeIntervalSince(lastCheckpoint) >= checkpointSeconds {
                     try saveCheckpoint(state: state, optimizer: optimizer, step: globalStep,
-                                       wall: previousWall + Date().timeIntervalSince(started))
+                                       wall: previousWall + Date().timeIntervalSince(started), curve: curve)
                     lastCheckpoint = Date()
                 }
                 if let stop = stopAfterSteps, stepsThisProcess >= stop { return nil }
@@ -220,10 +268,13 @@ public final class Trainer {
         }
         let wall = previousWall + Date().timeIntervalSince(started)
         let (top1, top5) = evaluate()
-        let result = RunResult(key: config.key, top1: top1, top5: top5, testImages: testSet.count, trainImages: trainSet.count,
+        var result = RunResult(key: config.key, top1: top1, top5: top5, testImages: testSet.count, trainImages: trainSet.count,
                                epochs: config.epochs, steps: globalStep, wallSeconds: wall,
                                imagesPerSecond: Double(imagesThisProcess) / max(Date().timeIntervalSince(started), 1e-9),
                                finalLosses: lastLosses)
+        result.validationTop1 = curve.last(where: { $0.epoch == config.epochs })?.validationTop1
+            ?? Trainer.evaluate(objective.student, on: validationSet).top1
+        result.curve = curve
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         try writeAtomically(try enc.encode(result), to: resultPath)
@@ -232,12 +283,26 @@ public final class Trainer {
     }
 
     static let wallKey = "_run.wall_seconds"
+    /// The evaluation curve so far, as rows of (epoch, validation top-1, test top-1).
+    static let curveKey = "_run.curve"
     var stepsPerEpochCache = 1
 
-    func saveCheckpoint(state: [(String, Tensor)], optimizer: Optimizer, step: Int, wall: Double) throws {
+    static func encodeCurve(_ curve: [EpochEvaluation]) -> NamedArray {
+        NamedArray(shape: [curve.count, 3], values: curve.flatMap { [Float($0.epoch), Float($0.validationTop1), Float($0.testTop1)] })
+    }
+
+    static func decodeCurve(_ a: NamedArray?) -> [EpochEvaluation] {
+        guard let a, a.shape.count == 2, a.shape[1] == 3 else { return [] }
+        return (0..<a.shape[0]).map {
+            EpochEvaluation(epoch: Int(a.values[3 * $0]), validationTop1: Double(a.values[3 * $0 + 1]), testTop1: Double(a.values[3 * $0 + 2]))
+        }
+    }
+
+    func saveCheckpoint(state: [(String, Tensor)], optimizer: Optimizer, step: Int, wall: Double, curve: [EpochEvaluation]) throws {
         // No RNG state is stored: every random draw is a function of (seed, epoch, step).
         var opt = StateIO.arrays(optimizer.stateTensors())
         opt[Trainer.wallKey] = NamedArray(shape: [1], values: [Float(wall)])
+        if !curve.isEmpty { opt[Trainer.curveKey] = Trainer.encodeCurve(curve) }
         let ck = Checkpoint(parameters: StateIO.arrays(state), optimizerState: opt, rngState: [],
                             epoch: step / max(1, stepsPerEpochCache), step: step, configJSON: config.canonicalJSON)
         try ck.save(to: checkpointPath)
@@ -255,7 +320,7 @@ public final class Trainer {
         Trainer.evaluate(objective.student, on: testSet, batchSize: batchSize)
     }
 
-    public static func evaluate(_ model: ImageClassifier, on data: ImageDataset, batchSize: Int = 500) -> (Double, Double) {
+    public static func evaluate(_ model: ImageClassifier, on data: ImageDataset, batchSize: Int = 500) -> (top1: Double, top5: Double) {
         model.setTraining(false)
         defer { model.setTraining(true) }
         var hit1 = 0, hit5 = 0

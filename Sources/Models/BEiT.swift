@@ -62,13 +62,13 @@ public enum BEiT {
     }
 
     /// Mini BEiT-style teacher: 32x32x1, patch 4 -> 8x8 grid, relative position bias
-    /// per block, layer scale 0.1, q/v biases, no class token and a GAP head (so
+    /// per block, layer scale 0.1, q/v biases, drop path 0.1 (the teachers' recipe), no class token and a GAP head (so
     /// `forwardLastStage` reproduces stage 4 exactly). Width 128, depth 8: 1.60M
     /// parameters, at least 5x every ViT/Mixer mini student (largest 0.319M).
     public static func mini(width: Int, depth: Int, heads: Int) -> ViTConfig {
         ViTConfig(imageSize: 32, inputChannels: 1, classes: 10, patchSize: 4, width: width, depth: depth,
                   heads: heads, classToken: false, pooling: .average, absolutePositionEmbedding: false,
-                  relativePositionBias: true, layerScale: 0.1, qkvBias: .qv)
+                  relativePositionBias: true, layerScale: 0.1, qkvBias: .qv, dropPathRate: 0.1)
     }
 
     public static let presets: [ModelPreset] = [

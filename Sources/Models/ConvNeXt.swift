@@ -56,7 +56,7 @@ public final class ConvNeXt: Module, ImageClassifier {
         var stages: [ConvNeXtStage] = [], blockIndex = 0
         for i in 0..<4 {
             let rates = (0..<config.depths[i]).map { j -> Float in
-                total > 1 ? config.dropPathRate * Float(blockIndex + j) / Float(total - 1) : 0
+                stochasticDepthRate(config.dropPathRate, block: blockIndex + j, of: total)
             }
             stages.append(ConvNeXtStage(i == 0 ? nil : config.dims[i - 1], config.dims[i], dropPathRates: rates,
                                         kernel: config.kernel, layerScaleInit: config.layerScaleInit, rng: &rng))
@@ -129,14 +129,14 @@ public final class ConvNeXtStage: Module {
 
 /// x + drop_path(gamma * MLP(LN(dwconv(x)))), the MLP 4x wide with GELU, all channels-last
 /// [N, H, W, C] (timm permutes around the depthwise conv; the function is the same).
-public final class ConvNeXtBlock: Module {
+public final class ConvNeXtBlock: Module, StochasticLayer {
     public let convDw: Conv2d
     public let norm: LayerNorm
     public let mlp: MLP
     public let gamma: Tensor
     public let dropPath: Float
-    /// Stochastic depth draws, seeded at build time so runs are reproducible.
-    private var _dropRNG: RandomGenerator
+    /// Stochastic depth draws, restarted per training step (StochasticStream).
+    private var _drops: StochasticStream
 
     public init(_ dim: Int, kernel: Int, dropPath: Float, layerScaleInit: Float, rng: inout RandomGenerator) {
         let std = Init.truncatedNormal(std: 0.02)
@@ -145,12 +145,12 @@ public final class ConvNeXtBlock: Module {
         mlp = MLP(dim, hidden: 4 * dim, activation: .gelu, rng: &rng, weightInit: std)
         gamma = parameter([dim], constant: layerScaleInit)
         self.dropPath = dropPath
-        _dropRNG = RandomGenerator(seed: rng.next())
+        _drops = StochasticStream(&rng)
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
         let y = mlp(norm(x.depthwiseConv2dChannelsLast(weight: convDw.weight, bias: convDw.bias))) * gamma
-        return x + y.dropPath(dropPath, training: isTraining, rng: &_dropRNG)
+        return x + y.dropPath(dropPath, training: isTraining, rng: &_drops.rng)
     }
 }
 
@@ -190,4 +190,8 @@ extension ConvNeXt {
         Config(depths: [1, 1, 2, 1], dims: [16, 32, 64, 128], kernel: 3, stemKernel: 3, stemStride: 1,
                dropPathRate: 0.1, inputSize: 32, inputChannels: 1, classes: 10)
     }
+}
+
+extension ConvNeXtBlock {
+    public func restartStream(seed: UInt64, step: Int) { _drops.restart(seed: seed, step: step) }
 }

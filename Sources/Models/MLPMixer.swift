@@ -58,27 +58,27 @@ public final class MixerBlock: Module {
     }
 }
 
-public final class MLPMixer: Module, ImageClassifier {
+public final class MLPMixer: Module, ImageClassifier, StochasticLayer {
     public let config: MixerConfig
     /// timm's `stem` is a PatchEmbed whose conv is `stem.proj`.
     public let stem: PatchEmbed
     public let blocks: [MixerBlock]
     public let norm: LayerNorm
     public let head: Linear
-    var dropRNG: RandomGenerator
+    private var _drops: StochasticStream
 
     public init(_ config: MixerConfig, rng: inout RandomGenerator) {
         self.config = config
         stem = PatchEmbed(inputChannels: config.inputChannels, width: config.width, patchSize: config.patchSize, rng: &rng)
         var blocks: [MixerBlock] = []
         for i in 0..<config.depth {
-            let rate = config.depth > 1 ? config.dropPathRate * Float(i) / Float(config.depth - 1) : 0
+            let rate = stochasticDepthRate(config.dropPathRate, block: i, of: config.depth)
             blocks.append(MixerBlock(config, dropPath: rate, rng: &rng))
         }
         self.blocks = blocks
         norm = LayerNorm(config.width, eps: 1e-6)
         head = Linear(config.width, config.classes, rng: &rng, weightInit: Init.truncatedNormal(std: 0.02))
-        dropRNG = RandomGenerator(seed: rng.next())
+        _drops = StochasticStream(&rng)
     }
 
     public var stageChannels: [Int] { Array(repeating: config.width, count: 4) }
@@ -89,7 +89,7 @@ public final class MLPMixer: Module, ImageClassifier {
         var stages: [Tensor] = []
         let ends = config.stageEnds
         for (i, block) in blocks.enumerated() {
-            t = block(t, rng: &dropRNG)
+            t = block(t, rng: &_drops.rng)
             if i + 1 == ends[3] { t = norm(t) }
             if ends.contains(i + 1) { stages.append(tokensToMap(t, grid: config.grid)) }
         }
@@ -98,7 +98,7 @@ public final class MLPMixer: Module, ImageClassifier {
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
         var t = stem(x)
-        for block in blocks { t = block(t, rng: &dropRNG) }
+        for block in blocks { t = block(t, rng: &_drops.rng) }
         return head(norm(t).mean(axis: 1))
     }
 
@@ -131,4 +131,8 @@ public final class MLPMixer: Module, ImageClassifier {
         preset("mixer-mini-s", mini(width: 64, depth: 4, tokensHidden: 32), scale: .mini),
         preset("mixer-mini-b", mini(width: 96, depth: 4, tokensHidden: 32), scale: .mini),
     ]
+}
+
+extension MLPMixer {
+    public func restartStream(seed: UInt64, step: Int) { _drops.restart(seed: seed, step: step) }
 }

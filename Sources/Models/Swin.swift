@@ -110,7 +110,7 @@ public final class WindowAttention: Module {
 }
 
 /// Pre-norm Swin block: (shifted) window attention and an MLP, each residual with drop path.
-public final class SwinBlock: Module {
+public final class SwinBlock: Module, StochasticLayer {
     public let norm1: LayerNorm
     public let attn: WindowAttention
     public let norm2: LayerNorm
@@ -121,7 +121,7 @@ public final class SwinBlock: Module {
     private let _attnMask: Tensor?
     /// The block's (shifted) window partition, one token permutation each way.
     private let _windows: ShiftedWindows
-    private var _dropRNG: RandomGenerator
+    private var _drops: StochasticStream
 
     /// `grid` is the stage's token grid; a grid no larger than the window is one window
     /// with no shift (as timm does).
@@ -139,14 +139,14 @@ public final class SwinBlock: Module {
         self.dropPathRate = dropPathRate
         _attnMask = s > 0 ? shiftedWindowMask(height: grid, width: grid, window: w, shift: s) : nil
         _windows = ShiftedWindows(height: grid, width: grid, window: w, shift: s)
-        _dropRNG = RandomGenerator(seed: rng.next())
+        _drops = StochasticStream(&rng)
     }
 
     /// x [B, H, W, C] -> [B, H, W, C].
     public func callAsFunction(_ x: Tensor) -> Tensor {
         let y = _windows.reverse(attn(_windows.partition(norm1(x)), mask: _attnMask))
-        let x = x + y.dropPath(dropPathRate, training: isTraining, rng: &_dropRNG)
-        return x + mlp(norm2(x)).dropPath(dropPathRate, training: isTraining, rng: &_dropRNG)
+        let x = x + y.dropPath(dropPathRate, training: isTraining, rng: &_drops.rng)
+        return x + mlp(norm2(x)).dropPath(dropPathRate, training: isTraining, rng: &_drops.rng)
     }
 }
 
@@ -216,8 +216,7 @@ public final class SwinTransformer: Module, TeacherModel {
             let downsample = stage == 0 ? nil : PatchMerging(dim: dims[stage - 1], rng: &rng)
             var blocks: [SwinBlock] = []
             for i in 0..<config.depths[stage] {
-                // Stochastic depth grows linearly over all blocks: linspace(0, rate, total).
-                let rate = total > 1 ? config.dropPathRate * Float(blockIndex) / Float(total - 1) : 0
+                let rate = stochasticDepthRate(config.dropPathRate, block: blockIndex, of: total)
                 blocks.append(SwinBlock(dim: dims[stage], heads: config.heads[stage], grid: grids[stage],
                                         window: config.window, shifted: i % 2 == 1, mlpRatio: config.mlpRatio,
                                         dropPathRate: rate, rng: &rng))
@@ -297,4 +296,8 @@ public enum Swin {
             preset("swin-mini-l", mini(embedDim: 24, depths: [1, 1, 6, 4], heads: [1, 2, 4, 8]), isTeacher: true),
         ]
     }
+}
+
+extension SwinBlock {
+    public func restartStream(seed: UInt64, step: Int) { _drops.restart(seed: seed, step: step) }
 }

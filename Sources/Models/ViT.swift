@@ -191,7 +191,7 @@ public final class ViTBlock: Module {
 }
 
 /// ViT / DeiT / BEiT / EVA backbone with a linear head.
-public final class VisionTransformer: Module, TeacherModel {
+public final class VisionTransformer: Module, TeacherModel, StochasticLayer {
     public let config: ViTConfig
     public let patchEmbed: PatchEmbed
     public let clsToken: Tensor?
@@ -200,7 +200,7 @@ public final class VisionTransformer: Module, TeacherModel {
     public let norm: LayerNorm
     public let head: Linear
     /// Stream for stochastic depth (training only).
-    var dropRNG: RandomGenerator
+    private var _drops: StochasticStream
 
     public init(_ config: ViTConfig, rng: inout RandomGenerator) {
         self.config = config
@@ -212,13 +212,13 @@ public final class VisionTransformer: Module, TeacherModel {
         posEmbed = config.absolutePositionEmbedding ? parameter([1, positions, w], tn, rng: &rng) : nil
         var blocks: [ViTBlock] = []
         for i in 0..<config.depth {
-            let rate = config.depth > 1 ? config.dropPathRate * Float(i) / Float(config.depth - 1) : 0
+            let rate = stochasticDepthRate(config.dropPathRate, block: i, of: config.depth)
             blocks.append(ViTBlock(config, dropPath: rate, rng: &rng))
         }
         self.blocks = blocks
         norm = LayerNorm(w, eps: 1e-6)
         head = Linear(w, config.classes, rng: &rng, weightInit: tn)
-        dropRNG = RandomGenerator(seed: rng.next())
+        _drops = StochasticStream(&rng)
     }
 
     public var stageChannels: [Int] { Array(repeating: config.width, count: 4) }
@@ -256,7 +256,7 @@ public final class VisionTransformer: Module, TeacherModel {
         var stages: [Tensor] = []
         let ends = config.stageEnds
         for (i, block) in blocks.enumerated() {
-            t = block(t, rng: &dropRNG)
+            t = block(t, rng: &_drops.rng)
             if i + 1 == ends[3] { t = norm(t) }
             if ends.contains(i + 1) { stages.append(patchMap(t)) }
         }
@@ -265,7 +265,7 @@ public final class VisionTransformer: Module, TeacherModel {
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
         var t = embed(x)
-        for block in blocks { t = block(t, rng: &dropRNG) }
+        for block in blocks { t = block(t, rng: &_drops.rng) }
         return logits(fromNormed: norm(t))
     }
 
@@ -279,7 +279,7 @@ public final class VisionTransformer: Module, TeacherModel {
     /// contribution to attention.
     public func forwardLastStage(_ stage3: Tensor) -> Tensor {
         var t = mapToTokens(stage3)
-        for block in blocks[config.stageEnds[2]...] { t = block(t, rng: &dropRNG) }
+        for block in blocks[config.stageEnds[2]...] { t = block(t, rng: &_drops.rng) }
         return tokensToMap(norm(t), grid: config.grid)
     }
 }
@@ -320,4 +320,8 @@ public enum ViT {
         preset("vit-mini-s", mini(width: 48, depth: 4, heads: 2), scale: .mini),
         preset("vit-mini-b", mini(width: 80, depth: 4, heads: 2), scale: .mini),
     ]
+}
+
+extension VisionTransformer {
+    public func restartStream(seed: UInt64, step: Int) { _drops.restart(seed: seed, step: step) }
 }

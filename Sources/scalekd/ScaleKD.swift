@@ -90,19 +90,11 @@ func train(_ config: RunConfig, runs: String, checkpointSeconds: Double = 60) th
     print("BLAS \(env.blasKernel), \(env.loopThreads) threads | run \(config.key) under \(runs)/")
     let data = try DataCatalog()
     let cache = RunCache(root: runs)
-    let trainSet = data.trainSet(config.split), testSet = data.testSet(config.split)
-    print("train on \(trainSet.name) (\(trainSet.count) images), evaluate on \(testSet.name) (\(testSet.count) images)")
+    print(data.describe(config.split))
     let teachers = TeacherProvider(scale: config.scale, cache: cache, data: data)
-    let result = try cache.withLock(config) { () -> RunResult? in
-        let objective = try makeObjective(for: config) { try teachers.teacher($0) }
-        let trainer = Trainer(config: config, runDirectory: cache.directory(for: config), objective: objective,
-                              trainSet: trainSet, testSet: testSet)
-        trainer.checkpointSeconds = checkpointSeconds
-        return try trainer.run()
-    }
-    if let r = result {
-        print(String(format: "%@: test top-1 %.2f%% (top-5 %.2f%%), last epoch; %.0f s, %.0f images/s",
-                     config.model, r.top1, r.top5, r.wallSeconds, r.imagesPerSecond))
+    if let r = try cache.train(config, data: data, teachers: teachers, checkpointSeconds: checkpointSeconds) {
+        print(String(format: "%@: test top-1 %.2f%% (top-5 %.2f%%), validation top-1 %.2f%%, last epoch; %.0f s, %.0f images/s",
+                     config.model, r.top1, r.top5, r.validationTop1 ?? .nan, r.wallSeconds, r.imagesPerSecond))
     }
 }
 
@@ -128,27 +120,23 @@ struct DistillCommand: ParsableCommand {
 }
 
 struct TeachersCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "teachers", abstract: "Pre-train the small-scale teachers on the 60k set and record them (resumable).")
+    static let configuration = CommandConfiguration(commandName: "teachers", abstract: "Pre-train the small-scale teachers on the 55k pre-training set and record them (resumable).")
     @Option(help: "Only these teachers (comma-separated).") var only: String?
     @Option(help: "Run cache directory.") var runs = "runs"
+    @Option(help: "Seconds between checkpoints inside an epoch (one is always written at each epoch end).")
+    var checkpointSeconds: Double = 60
     @Flag(help: "Copy unfinished teacher checkpoints to data/teachers/in-progress/ (for committing) and exit.")
     var saveProgress = false
 
     func run() throws {
         let store = TeacherStore()
+        let names = only.map { $0.split(separator: ",").map(String.init) }
         if saveProgress {
-            for (name, epochs) in TeacherStore.smallScaleTeachers {
-                let config = try TeacherStore.pretrainConfig(name, epochs: epochs, scale: "small")
-                let dir = RunCache(root: runs).directory(for: config)
-                if FileManager.default.fileExists(atPath: dir + "/checkpoint.h5") && !FileManager.default.fileExists(atPath: dir + "/result.json") {
-                    try store.saveInProgress(config, from: dir)
-                    print("saved \(name) (\(config.key)) to \(store.inProgressDirectory(config))")
-                }
-            }
+            for name in try store.saved(names: names, cache: RunCache(root: runs)) { print("saved \(name) to \(store.inProgressDirectory(name))") }
             return
         }
-        try store.build(names: only.map { $0.split(separator: ",").map(String.init) }, scale: "small",
-                                 cache: RunCache(root: runs), data: try DataCatalog())
+        try store.build(names: names, scale: "small", cache: RunCache(root: runs), data: try DataCatalog(),
+                        checkpointSeconds: checkpointSeconds)
     }
 }
 

@@ -135,7 +135,12 @@ final class FashionMNISTRealDataTests: XCTestCase {
             throw XCTSkip("dataset-fashion-mnist is not installed (apt-get install dataset-fashion-mnist)")
         }
         let data = try FashionMNIST.load(manifest: manifest, verifyHashes: true)
-        XCTAssertEqual(data.teacherPretrainSet.count, 60000)
+        XCTAssertEqual(data.validationSet.count, 5000)
+        XCTAssertEqual(data.teacherPretrainSet.count, 55000)
+        XCTAssertEqual(data.validationSet.indexListSHA256, manifest.validationSHA256,
+                       "manifest validation_sha256 should be \(data.validationSet.indexListSHA256)")
+        // No image is in both the validation split and the pre-training set (nor the student subset drawn from it).
+        XCTAssertTrue(Set(data.validationSet.sourceIndices).isDisjoint(with: data.teacherPretrainSet.sourceIndices))
         XCTAssertEqual(data.testSet.count, 10000)
         let stats = ImageDataset.pixelStatistics(data.train.pixels)
         XCTAssertEqual(stats.mean, manifest.pixelMean, accuracy: 1e-5, "manifest pixel_mean should be \(stats.mean)")
@@ -147,7 +152,9 @@ final class FashionMNISTRealDataTests: XCTestCase {
                        Dictionary(uniqueKeysWithValues: (0..<10).map { ($0, 100) }))
         XCTAssertEqual(student.indexListSHA256, manifest.studentSubsetSHA256,
                        "manifest student_subset_sha256 should be \(student.indexListSHA256)")
+        XCTAssertTrue(Set(data.validationSet.sourceIndices).isDisjoint(with: student.sourceIndices))
         XCTAssertEqual(data.ciTrainSet().count, 200)
+        XCTAssertEqual(data.ciValidationSet().count, 200)
         XCTAssertEqual(data.ciTestSet().count, 500)
         XCTAssertEqual(data.ciTestSet().sourceIndices.max()! < 10000, true)
     }

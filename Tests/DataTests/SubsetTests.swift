@@ -42,7 +42,10 @@ final class SubsetTests: XCTestCase {
     func testCiSubsets() {
         XCTAssertEqual(data.ciTrainSet(perClass: 4).count, 40)
         XCTAssertEqual(data.ciTestSet(perClass: 5).count, 50)
-        XCTAssertEqual(data.teacherPretrainSet.count, 120)
+        XCTAssertEqual(data.validationSet.count, 10)
+        XCTAssertEqual(data.teacherPretrainSet.count, 110)
+        XCTAssertTrue(Set(data.validationSet.sourceIndices).isDisjoint(with: data.teacherPretrainSet.sourceIndices))
+        XCTAssertTrue(Set(data.validationSet.sourceIndices).isDisjoint(with: data.studentSubset(perClass: 6, seed: 0).sourceIndices))
         XCTAssertEqual(data.testSet.count, 60)
     }
 }

@@ -45,6 +45,9 @@ struct SyntheticFashionMNIST {
             class_names: \(Self.classes.joined(separator: ", "))
             pixel_mean: 0.5
             pixel_std: 0.29
+            validation_per_class: 1
+            validation_seed: 1
+            validation_sha256: unused
             student_subset_per_class: 2
             student_subset_seed: 0
             student_subset_sha256: unused

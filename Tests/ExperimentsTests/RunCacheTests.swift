@@ -30,7 +30,7 @@ final class RunCacheTests: XCTestCase {
         var results = [Double?](repeating: nil, count: 4)
         let lock = NSLock()
         DispatchQueue.concurrentPerform(iterations: 4) { i in
-            let r = try? cache.resultOrTrain(config, train)
+            let r = try? cache.resultOrTrain(config, train) ?? nil
             lock.lock(); results[i] = r?.top1; lock.unlock()
         }
         XCTAssertEqual(trainings.value, 1, "the run was trained more than once")
@@ -47,7 +47,7 @@ final class RunCacheTests: XCTestCase {
         let returned = Counter(), trainedHeld = Counter(), skippedTop1 = Counter()
         try cache.withLock(config) {
             let other = Thread {
-                let got = try? cache.resultOrTrainUnlessBusy(config) { _ = trainedHeld.increment(); return r }
+                let got = try? cache.resultOrTrain(config, wait: false) { _ = trainedHeld.increment(); return r }
                 if got != nil { _ = skippedTop1.increment() }
                 _ = returned.increment()
             }
@@ -59,7 +59,7 @@ final class RunCacheTests: XCTestCase {
         XCTAssertEqual(returned.value, 1, "the second caller waited for the held run instead of skipping it")
         XCTAssertEqual(trainedHeld.value, 0, "trained a run another process holds")
         XCTAssertEqual(skippedTop1.value, 0, "a held run must give no result")
-        XCTAssertEqual(try cache.resultOrTrainUnlessBusy(config) { XCTFail("trained a finished run"); return r }?.top1, 42)
+        XCTAssertEqual(try cache.resultOrTrain(config, wait: false) { XCTFail("trained a finished run"); return r }?.top1, 42)
     }
 }
 

@@ -43,7 +43,8 @@ final class TrainerTests: XCTestCase {
         guard let d = TrainerTests.data else { throw XCTSkip("Fashion-MNIST not installed (make setup)") }
         let t = Trainer(config: config(), runDirectory: dir,
                         objective: objective ?? SupervisedObjective(student: TinyNet(seed: 1), labelSmoothing: 0.1),
-                        trainSet: d.ciTrainSet(perClass: 20), testSet: d.ciTestSet(perClass: 20))
+                        trainSet: d.ciTrainSet(perClass: 20), validationSet: d.ciValidationSet(perClass: 10),
+                        testSet: d.ciTestSet(perClass: 20))
         t.log = { _ in }
         return t
     }

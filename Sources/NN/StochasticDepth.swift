@@ -1,0 +1,39 @@
+import Tensor
+
+/// The random stream of a module's drop-path (or dropout) draws. It is restarted before
+/// every training step from (its base, the run's seed, the step), so a run resumed from a
+/// checkpoint draws the same masks as an uninterrupted one without storing any RNG state.
+public struct StochasticStream {
+    public let base: UInt64
+    public var rng: RandomGenerator
+
+    /// Takes the stream's base from the model's build-time generator.
+    public init(_ build: inout RandomGenerator) {
+        base = build.next()
+        rng = RandomGenerator(seed: base)
+    }
+
+    public mutating func restart(seed: UInt64, step: Int) {
+        rng = RandomGenerator(seed: base, stream: seed, UInt64(step))
+    }
+}
+
+/// A module with a `StochasticStream` of its own.
+public protocol StochasticLayer: Module {
+    func restartStream(seed: UInt64, step: Int)
+}
+
+extension Module {
+    /// Restarts the stream of every stochastic module in this tree (the trainer calls it
+    /// before each step).
+    public func reseedStochasticLayers(seed: UInt64, step: Int) {
+        if let s = self as? StochasticLayer { s.restartStream(seed: seed, step: step) }
+        for (_, m) in childModules() { m.reseedStochasticLayers(seed: seed, step: step) }
+    }
+}
+
+/// Stochastic depth of block `index` of `count`: rising linearly from 0 to `maxRate`
+/// over the blocks (timm's schedule).
+public func stochasticDepthRate(_ maxRate: Float, block index: Int, of count: Int) -> Float {
+    count > 1 ? maxRate * Float(index) / Float(count - 1) : 0
+}
