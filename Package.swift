@@ -2,8 +2,9 @@
 import PackageDescription
 
 // One direction of dependency, bottom to top:
-// CNative/C* -> Tensor -> NN -> Models -> Distill -> Experiments -> scalekd
-// Data, Store and Plot sit beside NN and only need Tensor and their C library.
+// CNative/C* -> Tensor -> NN -> Models -> Distill -> Training -> Tables, Bench -> scalekd
+// Datasets, Store and Plot sit beside NN and only need Tensor and their C library.
+// Each module folder has a README saying what it owns and what it may import.
 let package = Package(
     name: "ScaleKD",
     platforms: [.macOS(.v13)],
@@ -24,17 +25,22 @@ let package = Package(
 
         .target(name: "Tensor", dependencies: ["CNative", "CFFTW"]),
         .target(name: "NN", dependencies: ["Tensor"]),
-        .target(name: "Data", dependencies: ["Tensor", "CZlib"]),
+        .target(name: "Datasets", dependencies: ["Tensor", "CZlib"]),
         .target(name: "Store", dependencies: ["CHDF5"]),
         .target(name: "Plot", dependencies: ["CPNG"]),
         .target(name: "Models", dependencies: ["NN"]),
         .target(name: "Distill", dependencies: ["Models"]),
-        .target(name: "Experiments", dependencies: [
-            "Distill", "Data", "Store", "Plot",
+        .target(name: "Training", dependencies: [
+            "Distill", "Datasets", "Store", "Plot",
             .product(name: "Yams", package: "Yams"),
         ]),
+        .target(name: "Tables", dependencies: [
+            "Training",
+            .product(name: "Yams", package: "Yams"),
+        ]),
+        .target(name: "Bench", dependencies: ["Training"]),
         .executableTarget(name: "scalekd", dependencies: [
-            "Experiments",
+            "Tables", "Bench",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -43,8 +49,10 @@ let package = Package(
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"]),
         .testTarget(name: "DistillTests", dependencies: ["Distill", "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments"]),
-        .testTarget(name: "DataTests", dependencies: ["Data"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training"]),
+        .testTarget(name: "TablesTests", dependencies: ["Tables"]),
+        .testTarget(name: "BenchTests", dependencies: ["Bench"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
         .testTarget(name: "PlotTests", dependencies: ["Plot"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport"]),

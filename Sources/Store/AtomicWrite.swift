@@ -3,11 +3,11 @@ import Foundation
 /// Writes a file so that `path` either keeps its old content or gets the complete new
 /// one: `body` writes a temporary file in the same directory (same file system, so the
 /// rename is atomic), which is synced and renamed over `path` only if `body` succeeds.
-enum AtomicWrite {
-    static func write(to path: String, _ body: (_ temporaryPath: String) throws -> Void) throws {
+public enum AtomicWrite {
+    public static func write(to path: String, _ body: (_ temporaryPath: String) throws -> Void) throws {
         let url = URL(fileURLWithPath: path)
         let directory = url.deletingLastPathComponent().path
-        let temporary = directory + "/." + url.lastPathComponent + ".tmp-\(getpid())-\(UUID().uuidString.prefix(8))"
+        let temporary = directory + "/" + temporaryPrefix(of: url.lastPathComponent) + "\(getpid())-\(UUID().uuidString.prefix(8))"
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw StoreError.io(path: path, operation: "write", detail: "directory \(directory) does not exist")
@@ -28,6 +28,32 @@ enum AtomicWrite {
             _ = fsync(dirFD)
             close(dirFD)
         }
+    }
+
+    /// Writes `data` to `path` atomically (see above).
+    public static func write(_ data: Data, to path: String) throws {
+        try write(to: path) { temporary in
+            guard FileManager.default.createFile(atPath: temporary, contents: data) else {
+                throw StoreError.io(path: path, operation: "write", detail: "cannot create \(temporary)")
+            }
+        }
+    }
+
+    static func temporaryPrefix(of name: String) -> String { "." + name + ".tmp-" }
+
+    /// Removes temporary files that an interrupted write of `path` left behind (a process
+    /// killed mid-write). Call it only where no other process can be writing `path`.
+    @discardableResult
+    public static func removeLeftovers(of path: String) -> [String] {
+        let url = URL(fileURLWithPath: path)
+        let directory = url.deletingLastPathComponent().path
+        let prefix = temporaryPrefix(of: url.lastPathComponent)
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        var removed: [String] = []
+        for name in names where name.hasPrefix(prefix) {
+            if (try? FileManager.default.removeItem(atPath: directory + "/" + name)) != nil { removed.append(directory + "/" + name) }
+        }
+        return removed
     }
 
     private static func sync(_ path: String) throws {

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Distill
-import Experiments
+import Bench
+import Tables
+import Training
 import Foundation
 import Models
 

@@ -1,0 +1,180 @@
+import Foundation
+import Training
+import Models
+import Store
+
+/// Writes tables/out/tableNN.md (paper | ours | gap per cell, claims), tableNN.json
+/// (everything, for REPORT.md) and tableNN.h5 (per-run results and training curves).
+public struct TableOutput {
+    public let spec: TableSpec
+    public let result: TableResult
+    public let directory: String
+    public let teachers: TeacherStore
+    /// The run cache the table's runs live in (their logs go into the HDF5 output).
+    public var runsRoot: String = "runs"
+
+    public init(spec: TableSpec, result: TableResult, directory: String, teachers: TeacherStore, runsRoot: String = "runs") {
+        self.spec = spec
+        self.result = result
+        self.directory = directory
+        self.teachers = teachers
+        self.runsRoot = runsRoot
+    }
+
+    public var stem: String { String(format: "table%02d", spec.table) }
+
+    public func write() throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try AtomicWrite.write(Data(markdown().utf8), to: "\(directory)/\(stem).md")
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try AtomicWrite.write(try enc.encode(result), to: "\(directory)/\(stem).json")
+        try writeHDF5()
+        try TableFigures(spec: spec, result: result, directory: directory, stem: stem).write()
+    }
+
+    static func number(_ v: Double?, digits: Int = 2) -> String {
+        guard let v, v.isFinite else { return "unknown" }
+        return String(format: "%.\(digits)f", v)
+    }
+
+    /// A sample count as 950, 30k or 1.26 M.
+    static func count(_ v: Double) -> String {
+        v >= 1e6 ? String(format: "%.3g M", v / 1e6) : v >= 1e4 ? String(format: "%.0fk", v / 1e3) : String(format: "%.0f", v)
+    }
+
+    static func ours(_ c: CellValues?) -> String {
+        guard let c, !c.values.isEmpty else { return "not run" }
+        return c.values.count > 1 ? String(format: "%.2f ± %.2f", c.mean, c.std) : String(format: "%.2f", c.mean)
+    }
+
+    /// Parameters (M) and MACs (G) of a preset.
+    static func modelCost(_ name: String?) -> (Double, Double)? {
+        guard let name, let p = Zoo.preset(named: name) else { return nil }
+        let (params, macs) = p.cost()
+        return (Double(params) / 1e6, Double(macs) / 1e9)
+    }
+
+    public func markdown() -> String {
+        var lines: [String] = []
+        let scaleNote = result.scale == "paper"
+            ? "Scale: paper."
+            : "Scale: \(result.scale). A small-scale analog on Fashion-MNIST with mini models (DESIGN.md), not the paper's ImageNet number; compare directions and gaps, not values."
+        lines.append("> \(scaleNote)")
+        lines.append("")
+        lines.append("# Table \(spec.table): \(spec.title)")
+        lines.append("")
+        if let c = spec.caption { lines.append("Paper caption: *\(c)*"); lines.append("") }
+        lines.append("Paper numbers: \(spec.source). Ours: top-1 (%) of the last epoch on the test split, mean ± std over \(result.seeds) seed(s).")
+        lines.append("")
+        var header: [String] = [], align: [String] = []
+        for c in spec.columns {
+            switch c.kind {
+            case .label, .strategy: header.append(c.header); align.append("---")
+            case .paper: header.append("\(c.header) (paper)"); align.append("---:")
+            case .run, .derived, .params, .flops, .viewed, .teacherTop1:
+                header += ["\(c.header) (paper)", "\(c.header) (ours)"]; align += ["---:", "---:"]
+                if c.kind == .run || c.kind == .derived { header.append("gap"); align.append("---:") }
+            }
+        }
+        lines.append("| " + header.joined(separator: " | ") + " |")
+        lines.append("|" + align.joined(separator: "|") + "|")
+        for row in spec.rows {
+            var cells: [String] = []
+            for c in spec.columns {
+                let paper = row.paper?[c.id]
+                switch c.kind {
+                case .label:
+                    cells.append(row.labels?[c.id] ?? row.models[c.id] ?? "")
+                case .paper:
+                    cells.append(TableOutput.number(paper))
+                case .strategy:
+                    let plan = spec.plan[result.scale]
+                    cells.append(TrainingStrategy.named(c.role ?? "").map { $0.setting(row.id, plan: plan) } ?? "")
+                case .run, .derived:
+                    let ours = result.cells[row.id]?[c.id]
+                    cells.append(TableOutput.number(paper))
+                    cells.append(TableOutput.ours(ours))
+                    if let p = paper, let o = ours, !o.values.isEmpty { cells.append(String(format: "%+.2f", o.mean - p)) } else { cells.append("") }
+                case .params, .flops:
+                    let cost = TableOutput.modelCost(row.models[c.role ?? "student"])
+                    cells.append(TableOutput.number(paper))
+                    cells.append(cost.map { c.kind == .params ? String(format: "%.3f M", $0.0) : String(format: "%.4f G", $0.1) } ?? "")
+                case .viewed:
+                    // The paper's column is in millions; ours is a sample count. No gap: the scales
+                    // differ by design, compare ratios.
+                    cells.append(paper.map { String(format: "%g M", $0) } ?? "unknown")
+                    cells.append(result.cells[row.id]?[c.id].map { TableOutput.count($0.mean) } ?? "")
+                case .teacherTop1:
+                    let name = row.models[c.role ?? "teacher"]
+                    let rec = (try? teachers.records())?.first { $0.name == name }
+                    cells.append(TableOutput.number(paper))
+                    cells.append(rec.map { String(format: "%.2f", $0.top1) } ?? (result.scale == "ci" ? "ci teacher" : "not built"))
+                }
+            }
+            lines.append("| " + cells.joined(separator: " | ") + " |")
+        }
+        lines.append("")
+        if !result.claims.isEmpty {
+            lines.append("## The paper's claims")
+            lines.append("")
+            lines.append("Rule: a claim holds when the mean difference exceeds the seed spread (the larger std of the two cells).")
+            lines.append("")
+            for c in result.claims { lines.append("- **\(c.verdict.rawValue)**: \(c.statement) — \(c.evidence)") }
+            lines.append("")
+        }
+        if let pending = result.pending, !pending.isEmpty {
+            lines.append("**Not run yet** (\(pending.count) runs; their cells are empty and claims over them not testable):")
+            lines.append("")
+            for p in pending { lines.append("- \(p)") }
+            lines.append("")
+        }
+        lines += TableFigures(spec: spec, result: result, directory: directory, stem: stem).markdown()
+        for n in spec.notes ?? [] { lines.append("Note: \(n)"); lines.append("") }
+        lines.append("Runs (runs/<key>/): " + result.runKeys.sorted { $0.key < $1.key }.map { row, cols in
+            "\(row): " + cols.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.joined(separator: ","))" }.joined(separator: "; ")
+        }.joined(separator: " | "))
+        lines.append("")
+        var time = "Wall time of this invocation: \(formatDuration(result.wallSeconds))"
+        if let t = result.runSeconds {
+            time += "; training time of the table's \(Set(result.runKeys.values.flatMap { $0.values.flatMap { $0 } }).count) runs, summed as each run recorded it: \(formatDuration(t))"
+        }
+        lines.append(time + "; BLAS kernel \(result.environment["blas kernel"] ?? "?").")
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Per-run results and loss curves (from each run's log.jsonl).
+    func writeHDF5() throws {
+        let path = "\(directory)/\(stem).h5", tmp = path + ".tmp-\(getpid())"
+        do {
+            let file = try HDF5File.create(tmp)
+            let root = try file.root()
+            for (row, cols) in result.runKeys {
+                for (col, keys) in cols {
+                    for (seed, key) in keys.enumerated() {
+                        let g = try root.createGroup("\(row)__\(col)__seed\(seed)")
+                        let dir = "\(runsRoot)/\(key)"
+                        if let cfg = try? String(contentsOfFile: dir + "/config.json", encoding: .utf8) { try g.setAttribute("config", string: cfg) }
+                        if let res = try? String(contentsOfFile: dir + "/result.json", encoding: .utf8) { try g.setAttribute("result", string: res) }
+                        var steps: [Float] = [], totals: [Float] = []
+                        if let log = try? String(contentsOfFile: dir + "/log.jsonl", encoding: .utf8) {
+                            for line in log.split(separator: "\n") {
+                                guard let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Double],
+                                      let s = obj["step"] else { continue }
+                                steps.append(Float(s))
+                                totals.append(Float(obj.filter { !["step", "epoch", "lr", "images_per_s", "grad_norm"].contains($0.key) }.values.reduce(0, +)))
+                            }
+                        }
+                        try g.write("step", shape: [steps.count], values: steps)
+                        try g.write("loss", shape: [totals.count], values: totals)
+                    }
+                }
+            }
+            try file.close()
+            if rename(tmp, path) != 0 { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path]) }
+        } catch {
+            try? FileManager.default.removeItem(atPath: tmp)
+            throw error
+        }
+    }
+}

@@ -1,0 +1,272 @@
+import Foundation
+import Training
+import Yams
+
+/// One paper table as data (tables/tableNN.yaml). See tables/README.md for the format.
+public struct TableSpec: Codable {
+    public var table: Int
+    public var title: String
+    public var caption: String?
+    /// Where the paper's numbers come from (PAPER-NUMBERS.md tags).
+    public var source: String
+    public var notes: [String]?
+    public var columns: [ColumnSpec]
+    public var rows: [RowSpec]
+    /// Per-scale defaults of every run of the table (ci, small, paper).
+    public var plan: [String: ScalePlan]
+    public var claims: [ClaimSpec]?
+    public var figures: [FigureSpec]?
+}
+
+public struct ColumnSpec: Codable {
+    public var id: String
+    public var header: String
+    /// label: text from the row's labels; run: a trained run's top-1; derived: a formula
+    /// over other columns; params/flops: counted from the row's model of `model` role;
+    /// paper: a paper-only number (nothing of ours to compare).
+    public var kind: Kind
+    public var formula: String?
+    public var role: String?
+    /// strategy: the value of the setting named by the row id (optimizer, learning_rate,
+    /// weight_decay, momentum, schedule, warmup_epochs, label_smoothing, gradient_clip,
+    /// augmentation, batch_size, epochs) in the suite's strategy named by `role`
+    /// (traditional or advanced), read from the code so the table cannot drift from it.
+    /// viewed: the training samples (set size x epochs) the row's run of column `role`
+    /// saw, plus those of the runs it was initialised from (Table 4's "viewed samples"; the
+    /// paper's values are in millions, ours a plain count).
+    public enum Kind: String, Codable { case label, run, derived, params, flops, paper, strategy, viewed, teacherTop1 = "teacher_top1" }
+}
+
+public struct RowSpec: Codable {
+    public var id: String
+    public var labels: [String: String]?
+    /// The paper's numbers by column id; a missing column is "unknown".
+    public var paper: [String: Double]?
+    /// Models of the row by role (teacher, student) at the mini scales.
+    public var models: [String: String]
+    /// Runs by column id.
+    public var runs: [String: RunSpec]?
+}
+
+/// A run as a table declares it; unspecified fields come from the scale's plan.
+public struct RunSpec: Codable {
+    public var method: String
+    public var student: String?
+    public var teacher: String?
+    public var strategy: String?
+    public var epochs: Int?
+    public var flags: [String: Bool]?
+    public var options: [String: Double]?
+    /// Train on the pre-training set (60k) instead of the student subset.
+    public var pretrain: Bool?
+    /// Student subset size per class (default the plan's).
+    public var perClass: Int?
+    /// Start from another column's run of the same row (fine-tuning).
+    public var initFrom: String?
+}
+
+public struct ScalePlan: Codable {
+    public var epochs: Int
+    public var seeds: Int
+    public var batchSize: Int?
+    public var strategy: String?
+    public var perClass: Int?
+    public var testPerClass: Int?
+    public var pretrainEpochs: Int?
+    /// Multiply a run's own `perClass` / `epochs` override at this scale (rounded, at least 1),
+    /// so a sweep written for the small scale (e.g. perClass 100..1000) shrinks with the plan
+    /// at ci; nil = 1.
+    public var perClassScale: Double?
+    public var epochsScale: Double?
+}
+
+/// A paper claim as a predicate over table cells ("row.column" references).
+public struct ClaimSpec: Codable {
+    public var id: String
+    public var statement: String
+    /// greater: `cell` beats every one of `than`.
+    /// allRows: for every row having both, column `cell` beats column `than[0]`.
+    /// increasing: the cells listed in `than` increase in order.
+    public var kind: Kind
+    public var cell: String?
+    public var than: [String]
+    public enum Kind: String, Codable { case greater, allRows = "all_rows", increasing }
+}
+
+/// A figure of the table (tables/out/<stem>-<id>.png).
+/// kind line: for each of `rows` (default: every row with a run in `column`), the mean ± std
+/// of `column` against that row's run option named `x` (e.g. beta: Figure 4).
+/// kind distance_scatter: Figure 6, the teacher-student distances of the DC-removed last-stage
+/// features of the runs in `column` of rows `without` (no DFM) and `with` (DFM), over the first
+/// `samples` test images, PCA'd to 2-D, `points` of them drawn (DistanceFigure.swift); its
+/// data goes to tables/out/<stem>-<id>.h5.
+public struct FigureSpec: Codable {
+    public var id: String
+    public var kind: String
+    public var title: String
+    public var x: String?
+    public var rows: [String]?
+    public var column: String?
+    public var without: String?
+    public var with: String?
+    public var samples: Int?
+    public var points: Int?
+
+    public static let line = "line", distanceScatter = "distance_scatter"
+}
+
+public struct SpecError: Error, CustomStringConvertible {
+    public let file: String
+    public let line: Int?
+    public let message: String
+    public var description: String { "\(file)\(line.map { ":\($0)" } ?? ""): \(message)" }
+}
+
+extension TableSpec {
+    /// Parses and validates a spec; errors name the file and line.
+    public static func load(_ path: String) throws -> TableSpec {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw SpecError(file: path, line: nil, message: "cannot read the file")
+        }
+        let spec: TableSpec
+        do {
+            spec = try YAMLDecoder().decode(TableSpec.self, from: text)
+        } catch let e as YamlError {
+            throw SpecError(file: path, line: nil, message: "not valid YAML: \(e)")
+        } catch let e as DecodingError {
+            let (path2, msg) = describe(e)
+            throw SpecError(file: path, line: line(of: path2, in: text), message: msg)
+        }
+        try spec.validate(file: path, text: text)
+        return spec
+    }
+
+    static func describe(_ e: DecodingError) -> ([CodingKey], String) {
+        func keys(_ p: [CodingKey]) -> String { p.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".") }
+        switch e {
+        case let .keyNotFound(k, c): return (c.codingPath, "missing key '\(k.stringValue)' in \(keys(c.codingPath).isEmpty ? "the spec" : keys(c.codingPath))")
+        case let .typeMismatch(_, c): return (c.codingPath, "wrong type at \(keys(c.codingPath)): \(c.debugDescription)")
+        case let .valueNotFound(_, c): return (c.codingPath, "missing value at \(keys(c.codingPath))")
+        case let .dataCorrupted(c): return (c.codingPath, "invalid value at \(keys(c.codingPath)): \(c.debugDescription)")
+        @unknown default: return ([], "\(e)")
+        }
+    }
+
+    /// The line of the deepest node of `path` that exists.
+    static func line(of path: [CodingKey], in text: String) -> Int? {
+        guard var node = try? Yams.compose(yaml: text) else { return nil }
+        var line = node.mark?.line
+        for key in path {
+            if let i = key.intValue, let seq = node.sequence, i < seq.count { node = seq[i] }
+            else if let m = node.mapping, let v = m[key.stringValue] { node = v }
+            else { break }
+            line = node.mark?.line ?? line
+        }
+        return line
+    }
+
+    func validate(file: String, text: String) throws {
+        func fail(_ msg: String, _ path: [String]) throws -> Never {
+            struct K: CodingKey {
+                var stringValue: String; var intValue: Int?
+                init(_ s: String) { stringValue = s; intValue = Int(s) }
+                init?(stringValue: String) { self.init(stringValue) }
+                init?(intValue: Int) { self.init(String(intValue)) }
+            }
+            throw SpecError(file: file, line: TableSpec.line(of: path.map(K.init), in: text), message: msg)
+        }
+        let columnIDs = Set(columns.map(\.id))
+        if columnIDs.count != columns.count { try fail("duplicate column ids", ["columns"]) }
+        var rowIDs = Set<String>()
+        for (i, c) in columns.enumerated() {
+            if c.kind == .derived && c.formula == nil { try fail("derived column '\(c.id)' needs a formula", ["columns", "\(i)"]) }
+            if c.kind == .strategy && TrainingStrategy.named(c.role ?? "") == nil {
+                try fail("strategy column '\(c.id)' needs role traditional or advanced", ["columns", "\(i)"])
+            }
+            if (c.kind == .params || c.kind == .flops || c.kind == .teacherTop1) && c.role == nil {
+                try fail("column '\(c.id)' needs a role (teacher or student)", ["columns", "\(i)"])
+            }
+            if c.kind == .viewed && !columns.contains(where: { $0.id == c.role && $0.kind == .run }) {
+                try fail("viewed column '\(c.id)' needs a role naming a run column", ["columns", "\(i)"])
+            }
+            if c.kind == .derived, let f = c.formula {
+                let parts = f.split(separator: " ").map(String.init)
+                let operandKinds: Set<ColumnSpec.Kind> = [.run, .derived, .params, .flops, .viewed]
+                guard parts.count == 3, ["+", "-", "*", "/"].contains(parts[1]) else {
+                    try fail("formula '\(f)' of column '\(c.id)' must be 'a op b' with op one of + - * /", ["columns", "\(i)"])
+                }
+                for operand in [parts[0], parts[2]] where !columns.contains(where: { $0.id == operand && operandKinds.contains($0.kind) }) {
+                    try fail("formula '\(f)' of column '\(c.id)': '\(operand)' is not a run, derived, params, flops or viewed column", ["columns", "\(i)"])
+                }
+            }
+        }
+        for (i, r) in rows.enumerated() {
+            if !rowIDs.insert(r.id).inserted { try fail("duplicate row id '\(r.id)'", ["rows", "\(i)"]) }
+            // An unknown label key is usually an unquoted comma in a flow map ({a: x, y}).
+            for k in (r.labels ?? [:]).keys where !columns.contains(where: { $0.id == k && $0.kind == .label }) {
+                try fail("label for '\(k)', which is not a label column (quote label text that contains a comma)", ["rows", "\(i)", "labels"])
+            }
+            for k in (r.paper ?? [:]).keys where !columnIDs.contains(k) {
+                try fail("paper value for unknown column '\(k)'", ["rows", "\(i)", "paper"])
+            }
+            for (k, run) in r.runs ?? [:] {
+                guard let col = columns.first(where: { $0.id == k }) else { try fail("run for unknown column '\(k)'", ["rows", "\(i)", "runs"]) }
+                if col.kind != .run { try fail("column '\(k)' is not a run column", ["rows", "\(i)", "runs", k]) }
+                if run.student == nil && r.models["student"] == nil { try fail("run '\(k)' has no student", ["rows", "\(i)", "runs", k]) }
+                if let f = run.initFrom, r.runs?[f] == nil { try fail("initFrom '\(f)' is not a run of this row", ["rows", "\(i)", "runs", k]) }
+            }
+        }
+        for scale in plan.keys where !["ci", "small", "paper"].contains(scale) { try fail("unknown scale '\(scale)'", ["plan", scale]) }
+        for (i, fig) in (figures ?? []).enumerated() {
+            let at = ["figures", "\(i)"]
+            guard [FigureSpec.line, FigureSpec.distanceScatter].contains(fig.kind) else {
+                try fail("figure '\(fig.id)': unknown kind '\(fig.kind)' (supported: line, distance_scatter)", at)
+            }
+            if fig.kind == FigureSpec.distanceScatter {
+                try validateDistanceScatter(fig, fail: { try fail($0, at) })
+                continue
+            }
+            guard let x = fig.x else { try fail("figure '\(fig.id)' needs x (the run option on the x axis)", at) }
+            guard let colID = fig.column, let col = columns.first(where: { $0.id == colID }) else {
+                try fail("figure '\(fig.id)': column '\(fig.column ?? "")' is not a column of the table", at)
+            }
+            if col.kind != .run { try fail("figure '\(fig.id)': column '\(colID)' is not a run column", at) }
+            for rowID in fig.rows ?? rows.filter({ $0.runs?[colID] != nil }).map(\.id) {
+                guard let row = rows.first(where: { $0.id == rowID }) else { try fail("figure '\(fig.id)': unknown row '\(rowID)'", at) }
+                guard let run = row.runs?[colID] else { try fail("figure '\(fig.id)': row '\(rowID)' has no run in column '\(colID)'", at) }
+                if run.options?[x] == nil { try fail("figure '\(fig.id)': row '\(rowID)' sets no option '\(x)' in its '\(colID)' run", at) }
+            }
+        }
+        for (i, claim) in (claims ?? []).enumerated() {
+            let refs = (claim.cell.map { [$0] } ?? []) + claim.than
+            for ref in refs {
+                let parts = ref.split(separator: ".").map(String.init)
+                let colID = claim.kind == .allRows ? ref : parts.last!
+                if claim.kind != .allRows && (parts.count != 2 || !rowIDs.contains(parts[0])) {
+                    try fail("claim reference '\(ref)' must be row.column with a known row", ["claims", "\(i)"])
+                }
+                if !columnIDs.contains(colID) { try fail("claim reference '\(ref)': unknown column", ["claims", "\(i)"]) }
+            }
+        }
+    }
+
+    /// A distance_scatter figure compares two ScaleKD runs with CAP, one without DFM and one with it.
+    func validateDistanceScatter(_ fig: FigureSpec, fail: (String) throws -> Never) throws {
+        guard let colID = fig.column, columns.contains(where: { $0.id == colID && $0.kind == .run }) else {
+            try fail("figure '\(fig.id)': column '\(fig.column ?? "")' is not a run column of the table")
+        }
+        for (key, rowID, wantsDFM) in [("without", fig.without, false), ("with", fig.with, true)] {
+            guard let rowID else { try fail("figure '\(fig.id)' needs \(key) (the row whose run \(wantsDFM ? "has" : "lacks") DFM)") }
+            guard let row = rows.first(where: { $0.id == rowID }) else { try fail("figure '\(fig.id)': unknown row '\(rowID)'") }
+            guard let run = row.runs?[colID] else { try fail("figure '\(fig.id)': row '\(rowID)' has no run in column '\(colID)'") }
+            if run.method != "scalekd" || run.flags?["cap"] == false || run.flags?["stage4"] == false {
+                try fail("figure '\(fig.id)': row '\(rowID)' must be a scalekd run with CAP on stage 4 (its projector output is the student feature)")
+            }
+            if (run.flags?["dfm"] ?? true) != wantsDFM {
+                try fail("figure '\(fig.id)': the \(key) row '\(rowID)' \(wantsDFM ? "turns DFM off" : "has DFM on (set flags: {dfm: false})")")
+            }
+        }
+        if let n = fig.samples, n < 2 { try fail("figure '\(fig.id)': samples must be at least 2") }
+        if let n = fig.points, n < 1 { try fail("figure '\(fig.id)': points must be at least 1") }
+    }
+}

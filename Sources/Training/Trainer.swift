@@ -1,0 +1,342 @@
+import Datasets
+import Distill
+import Foundation
+import Models
+import NN
+import Store
+import Tensor
+
+public enum TrainingError: Error, CustomStringConvertible {
+    case nonFinite(step: Int, term: String, value: Float, checkpoint: String)
+    case unknownModel(String)
+    case checkpointMismatch(path: String, detail: String)
+
+    public var description: String {
+        switch self {
+        case let .nonFinite(step, term, value, checkpoint):
+            return "training stopped at step \(step): loss term '\(term)' is \(value). The last good checkpoint is kept at \(checkpoint); lower the learning rate or check the inputs, then rerun."
+        case let .unknownModel(name):
+            return "unknown model preset '\(name)'; `scalekd models` lists them"
+        case let .checkpointMismatch(path, detail):
+            return "checkpoint \(path) does not fit this run (\(detail)); delete it to start over"
+        }
+    }
+}
+
+/// Validation and test top-1 of one evaluated epoch (1-based).
+public struct EpochEvaluation: Codable, Equatable {
+    public var epoch: Int
+    public var validationTop1: Double
+    public var testTop1: Double
+}
+
+/// What a finished run reports. Accuracy is of the LAST epoch's weights (never the best epoch).
+public struct RunResult: Codable {
+    public var key: String
+    public var top1: Double
+    public var top5: Double
+    /// Validation top-1 of the last epoch's weights (recipes are chosen on it).
+    public var validationTop1: Double? = nil
+    /// Validation and test top-1 at the evaluated epochs (`Trainer.evaluatedEpochs`).
+    public var curve: [EpochEvaluation]? = nil
+    public var testImages: Int
+    public var trainImages: Int
+    public var epochs: Int
+    public var steps: Int
+    public var wallSeconds: Double
+    public var imagesPerSecond: Double
+    public var finalLosses: [String: Double]
+    public var protocolNote = "top-1/top-5 of the last epoch's weights on the test split"
+
+    /// Reads the result of a run directory (nil when missing or unreadable).
+    public static func load(from path: String) -> RunResult? {
+        guard let d = FileManager.default.contents(atPath: path) else { return nil }
+        return try? JSONDecoder().decode(RunResult.self, from: d)
+    }
+
+    public init(key: String, top1: Double, top5: Double, testImages: Int, trainImages: Int, epochs: Int, steps: Int,
+                wallSeconds: Double, imagesPerSecond: Double, finalLosses: [String: Double]) {
+        self.key = key; self.top1 = top1; self.top5 = top5; self.testImages = testImages; self.trainImages = trainImages
+        self.epochs = epochs; self.steps = steps; self.wallSeconds = wallSeconds
+        self.imagesPerSecond = imagesPerSecond; self.finalLosses = finalLosses
+    }
+}
+
+/// Images per second over the interval since the previous reading.
+struct RateMeter {
+    private var lastTime = Date(), lastImages = 0
+
+    var secondsSinceReading: TimeInterval { Date().timeIntervalSince(lastTime) }
+
+    mutating func rate(images: Int) -> Double {
+        let now = Date()
+        let r = Double(images - lastImages) / max(now.timeIntervalSince(lastTime), 1e-9)
+        lastTime = now; lastImages = images
+        return r
+    }
+}
+
+/// Checkpoint <-> module state (parameters and buffers under their dotted names).
+public enum StateIO {
+    public static func arrays(_ named: [(String, Tensor)]) -> [String: NamedArray] {
+        Dictionary(uniqueKeysWithValues: named.map { ($0.0, NamedArray(shape: $0.1.shape, values: $0.1.values)) })
+    }
+
+    /// Copies stored arrays into the tensors; every tensor must be present with its shape.
+    public static func load(_ arrays: [String: NamedArray], into named: [(String, Tensor)], path: String) throws {
+        for (name, t) in named {
+            guard let a = arrays[name] else { throw TrainingError.checkpointMismatch(path: path, detail: "no tensor '\(name)'") }
+            guard a.shape == t.shape else {
+                throw TrainingError.checkpointMismatch(path: path, detail: "'\(name)' is \(a.shape), the model has \(t.shape)")
+            }
+            a.values.withUnsafeBufferPointer { t.pointer.update(from: $0.baseAddress!, count: t.count) }
+        }
+    }
+}
+
+/// Trains one run with checkpoints every epoch (and every `checkpointSeconds` inside
+/// one), resumable after a kill at any moment with bit-identical results: batches,
+/// augmentation and every random draw are functions of (seed, epoch, step).
+public final class Trainer {
+    public let config: RunConfig
+    public let runDirectory: String
+    public let objective: TrainingObjective
+    public let trainSet: ImageDataset
+    public let validationSet: ImageDataset
+    public let testSet: ImageDataset
+    public var checkpointSeconds: Double = 60
+    public var progressSeconds: Double = 5
+    public var log: (String) -> Void = { print($0); fflush(stdout) }
+    /// For tests: stop (as if killed) after this many optimizer steps in this process.
+    public var stopAfterSteps: Int? = nil
+
+    public var checkpointPath: String { runDirectory + "/checkpoint.h5" }
+    public var resultPath: String { runDirectory + "/result.json" }
+    public var logPath: String { runDirectory + "/log.jsonl" }
+
+    public init(config: RunConfig, runDirectory: String, objective: TrainingObjective,
+                trainSet: ImageDataset, validationSet: ImageDataset, testSet: ImageDataset) {
+        self.config = config
+        self.runDirectory = runDirectory
+        self.objective = objective
+        self.trainSet = trainSet
+        self.validationSet = validationSet
+        self.testSet = testSet
+    }
+
+    /// Epochs (1-based) after which validation and test top-1 are measured: every epoch up
+    /// to 40, else every ceil(epochs / 40)-th and the last. Evaluating 15k images costs
+    /// several times a student's 1k-image epoch, so long student runs sample their curve.
+    public static func evaluatedEpochs(of epochs: Int) -> [Int] {
+        guard epochs > 0 else { return [] }
+        let every = (epochs + 39) / 40
+        var out = Array(stride(from: every, through: epochs, by: every))
+        if out.last != epochs { out.append(epochs) }
+        return out
+    }
+
+    func makeOptimizer() -> Optimizer {
+        let s = config.strategy
+        let slots = parameterSlots(objective.trainable.namedParameters(), weightDecay: s.weightDecay)
+        switch s.optimizer {
+        case .sgd: return SGD(slots, momentum: s.momentum, nesterov: s.nesterov)
+        case .adamw: return AdamW(slots)
+        case .lamb: return LAMB(slots)
+        }
+    }
+
+    func schedule(stepsPerEpoch: Int) -> LRSchedule {
+        let s = config.strategy, total = stepsPerEpoch * config.epochs
+        return LRSchedule(kind: s.schedule, baseLR: s.learningRate, totalSteps: total,
+                          milestones: s.milestonesFraction.map { Int($0 * Double(total)) },
+                          minLR: s.learningRate * s.minLRFraction,
+                          warmupSteps: Int(s.warmupEpochs * Double(stepsPerEpoch)), warmupStartFactor: s.warmupStartFactor)
+    }
+
+    /// Runs to completion (or to `stopAfterSteps`); returns the result when finished.
+    @discardableResult
+    public func run() throws -> RunResult? {
+        try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
+        // The caller holds the run's lock: a temporary file here is a write a kill interrupted.
+        for path in [checkpointPath, resultPath] {
+            for f in AtomicWrite.removeLeftovers(of: path) { log("removed \(f), left by an interrupted write") }
+        }
+        if let data = FileManager.default.contents(atPath: resultPath),
+           let done = try? JSONDecoder().decode(RunResult.self, from: data) { return done }
+        let optimizer = makeOptimizer()
+        let state = objective.trainable.namedTensors()
+        let stepsPerEpoch = EpochPlan(dataset: trainSet, batchSize: config.batchSize, epoch: 0, seed: config.seed,
+                                      augmentation: .none, dropLast: true).stepCount
+        stepsPerEpochCache = stepsPerEpoch
+        let lr = schedule(stepsPerEpoch: stepsPerEpoch)
+        var globalStep = 0
+        var previousWall = 0.0
+        var curve: [EpochEvaluation] = []
+        if FileManager.default.fileExists(atPath: checkpointPath) {
+            let ck = try Checkpoint.load(from: checkpointPath)
+            try StateIO.load(ck.parameters, into: state, path: checkpointPath)
+            try StateIO.load(ck.optimizerState, into: optimizer.stateTensors(), path: checkpointPath)
+            globalStep = ck.step
+            optimizer.stepCount = ck.step  // one optimizer step per training step
+            previousWall = Double(ck.optimizerState[Trainer.wallKey]?.values.first ?? 0)
+            curve = Trainer.decodeCurve(ck.optimizerState[Trainer.curveKey])
+            log("resuming \(config.model) at step \(globalStep) (epoch \(globalStep / max(stepsPerEpoch, 1) + 1)) from \(checkpointPath)")
+        }
+        let logHandle = try openLog()
+        defer { try? logHandle.close() }
+        let totalSteps = stepsPerEpoch * config.epochs
+        let evaluated = Set(Trainer.evaluatedEpochs(of: config.epochs))
+        let started = Date()
+        var lastCheckpoint = Date()
+        var stepsThisProcess = 0, imagesThisProcess = 0
+        var logRate = RateMeter(), progressRate = RateMeter()
+        var lastLosses: [String: Double] = [:]
+        objective.trainable.setTraining(true)
+        while globalStep < totalSteps {
+            let epoch = globalStep / stepsPerEpoch, inEpoch = globalStep % stepsPerEpoch
+            let loader = BatchLoader(dataset: trainSet, batchSize: config.batchSize, epoch: epoch, seed: config.seed,
+                                     augmentation: config.strategy.augmentation, dropLast: true, startStep: inEpoch)
+            for batch in loader {
+                // Drop path and dropout draw from streams of (seed, step): a resumed run
+                // draws the same masks as an uninterrupted one.
+                objective.trainable.reseedStochasticLayers(seed: config.seed, step: globalStep)
+                let n = batch.count
+                let images = Tensor(shape: [n, 1, trainSet.size, trainSet.size], values: batch.images)
+                let soft = batch.softLabels.map { Tensor(shape: [n, trainSet.classCount], values: $0) }
+                optimizer.zeroGradients()
+                let terms = objective.losses(images: images, labels: batch.labels, softLabels: soft)
+                var total: Tensor? = nil
+                for (name, value) in terms {
+                    let v = value.scalar
+                    guard v.isFinite else {
+                        throw TrainingError.nonFinite(step: globalStep, term: name, value: v, checkpoint: checkpointPath)
+                    }
+                    lastLosses[name] = Double(v)
+                    total = total.map { $0 + value } ?? value
+                }
+                total!.backward()
+                if let clip = config.strategy.gradientClip {
+                    lastLosses["grad_norm"] = Double(clipGradientNorm(optimizer.slots.map(\.tensor), maxNorm: clip))
+                }
+                let rate = lr.learningRate(atStep: globalStep)
+                optimizer.step(learningRate: rate)
+                globalStep += 1
+                stepsThisProcess += 1
+                imagesThisProcess += n
+                if globalStep % 10 == 0 || globalStep == totalSteps {
+                    var entry: [String: Double] = lastLosses
+                    entry["step"] = Double(globalStep); entry["epoch"] = Double(epoch); entry["lr"] = Double(rate)
+                    entry["images_per_s"] = logRate.rate(images: imagesThisProcess)
+                    if let line = try? JSONSerialization.data(withJSONObject: entry, options: [.sortedKeys]) {
+                        logHandle.write(line + Data("\n".utf8))
+                    }
+                }
+                if progressRate.secondsSinceReading >= progressSeconds || globalStep == totalSteps {
+                    // The rate since the last progress line, not since the start: on a shared
+                    // machine the speed changes, and the ETA should follow it.
+                    let speed = progressRate.rate(images: imagesThisProcess)
+                    let eta = Double(totalSteps - globalStep) * Double(config.batchSize) / max(speed, 1e-9)
+                    let terms = lastLosses.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.4f", $0.value))" }.joined(separator: ", ")
+                    log("[\(config.model)] epoch \(epoch + 1)/\(config.epochs) step \(globalStep)/\(totalSteps) | \(terms) | lr \(String(format: "%.2e", rate)) | \(Int(speed)) img/s | ETA \(formatDuration(eta))")
+                }
+                let endOfEpoch = globalStep % stepsPerEpoch == 0
+                if endOfEpoch, evaluated.contains(globalStep / stepsPerEpoch) {
+                    let e = EpochEvaluation(epoch: globalStep / stepsPerEpoch,
+                                            validationTop1: Trainer.evaluate(objective.student, on: validationSet).top1,
+                                            testTop1: Trainer.evaluate(objective.student, on: testSet).top1)
+                    curve.removeAll { $0.epoch == e.epoch }
+                    curve.append(e)
+                    let entry: [String: Double] = ["epoch": Double(e.epoch), "validation_top1": e.validationTop1, "test_top1": e.testTop1]
+                    if let line = try? JSONSerialization.data(withJSONObject: entry, options: [.sortedKeys]) {
+                        logHandle.write(line + Data("\n".utf8))
+                    }
+                    log("[\(config.model)] epoch \(e.epoch)/\(config.epochs): validation top-1 \(String(format: "%.2f", e.validationTop1))%, test top-1 \(String(format: "%.2f", e.testTop1))%")
+                }
+                if endOfEpoch || Date().timeIntervalSince(lastCheckpoint) >= checkpointSeconds {
+                    try saveCheckpoint(state: state, optimizer: optimizer, step: globalStep,
+                                       wall: previousWall + Date().timeIntervalSince(started), curve: curve)
+                    lastCheckpoint = Date()
+                }
+                if let stop = stopAfterSteps, stepsThisProcess >= stop { return nil }
+            }
+        }
+        let wall = previousWall + Date().timeIntervalSince(started)
+        let (top1, top5) = evaluate()
+        var result = RunResult(key: config.key, top1: top1, top5: top5, testImages: testSet.count, trainImages: trainSet.count,
+                               epochs: config.epochs, steps: globalStep, wallSeconds: wall,
+                               imagesPerSecond: Double(imagesThisProcess) / max(Date().timeIntervalSince(started), 1e-9),
+                               finalLosses: lastLosses)
+        result.validationTop1 = curve.last(where: { $0.epoch == config.epochs })?.validationTop1
+            ?? Trainer.evaluate(objective.student, on: validationSet).top1
+        result.curve = curve
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try AtomicWrite.write(try enc.encode(result), to: resultPath)
+        log("[\(config.model)] done: test top-1 \(String(format: "%.2f", top1))%, top-5 \(String(format: "%.2f", top5))% (last epoch) in \(formatDuration(wall))")
+        return result
+    }
+
+    static let wallKey = "_run.wall_seconds"
+    /// The evaluation curve so far, as rows of (epoch, validation top-1, test top-1).
+    static let curveKey = "_run.curve"
+    var stepsPerEpochCache = 1
+
+    static func encodeCurve(_ curve: [EpochEvaluation]) -> NamedArray {
+        NamedArray(shape: [curve.count, 3], values: curve.flatMap { [Float($0.epoch), Float($0.validationTop1), Float($0.testTop1)] })
+    }
+
+    static func decodeCurve(_ a: NamedArray?) -> [EpochEvaluation] {
+        guard let a, a.shape.count == 2, a.shape[1] == 3 else { return [] }
+        return (0..<a.shape[0]).map {
+            EpochEvaluation(epoch: Int(a.values[3 * $0]), validationTop1: Double(a.values[3 * $0 + 1]), testTop1: Double(a.values[3 * $0 + 2]))
+        }
+    }
+
+    func saveCheckpoint(state: [(String, Tensor)], optimizer: Optimizer, step: Int, wall: Double, curve: [EpochEvaluation]) throws {
+        // No RNG state is stored: every random draw is a function of (seed, epoch, step).
+        var opt = StateIO.arrays(optimizer.stateTensors())
+        opt[Trainer.wallKey] = NamedArray(shape: [1], values: [Float(wall)])
+        if !curve.isEmpty { opt[Trainer.curveKey] = Trainer.encodeCurve(curve) }
+        let ck = Checkpoint(parameters: StateIO.arrays(state), optimizerState: opt, rngState: [],
+                            epoch: step / max(1, stepsPerEpochCache), step: step, configJSON: config.canonicalJSON)
+        try ck.save(to: checkpointPath)
+    }
+
+    func openLog() throws -> FileHandle {
+        if !FileManager.default.fileExists(atPath: logPath) { _ = FileManager.default.createFile(atPath: logPath, contents: nil) }
+        let h = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        h.seekToEndOfFile()
+        return h
+    }
+
+    /// Top-1 and top-5 (%) on the test split, in evaluation mode.
+    public func evaluate(batchSize: Int = 500) -> (Double, Double) {
+        Trainer.evaluate(objective.student, on: testSet, batchSize: batchSize)
+    }
+
+    public static func evaluate(_ model: ImageClassifier, on data: ImageDataset, batchSize: Int = 500) -> (top1: Double, top5: Double) {
+        model.setTraining(false)
+        defer { model.setTraining(true) }
+        var hit1 = 0, hit5 = 0
+        let plan = EpochPlan(dataset: data, batchSize: batchSize, epoch: 0, seed: 0, augmentation: .none,
+                             shuffle: false, dropLast: false)
+        for step in 0..<plan.stepCount {
+            let b = plan.batch(at: step)
+            let logits = withoutGrad { model(Tensor(shape: [b.count, 1, data.size, data.size], values: b.images)) }
+            let c = logits.shape[1], p = logits.pointer
+            for i in 0..<b.count {
+                let row = (0..<c).map { p[i * c + $0] }
+                let order = row.indices.sorted { row[$0] > row[$1] }
+                if order[0] == b.labels[i] { hit1 += 1 }
+                if order.prefix(5).contains(b.labels[i]) { hit5 += 1 }
+            }
+        }
+        return (100 * Double(hit1) / Double(data.count), 100 * Double(hit5) / Double(data.count))
+    }
+}
+
+public func formatDuration(_ s: Double) -> String {
+    guard s.isFinite else { return "?" }
+    let t = Int(s.rounded())
+    return t >= 3600 ? "\(t / 3600)h\(String(format: "%02d", t % 3600 / 60))m" : t >= 60 ? "\(t / 60)m\(String(format: "%02d", t % 60))s" : "\(t)s"
+}

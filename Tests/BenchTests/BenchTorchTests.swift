@@ -1,0 +1,53 @@
+import Bench
+import Foundation
+import XCTest
+
+/// The PyTorch presets of tools/bench_torch.py must be the zoo's, or `make bench`
+/// compares different networks. Counts only: timing belongs to the bench, not the tests.
+final class BenchTorchTests: XCTestCase {
+    func testPyTorchPresetsHaveOurParameterCounts() throws {
+        guard Bench.torchImportable else { throw XCTSkip("PyTorch not importable (pip install torch)") }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let jobs = BenchJob.standard
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", root.appendingPathComponent("tools/bench_torch.py").path, "--count-params",
+                       "--jobs", jobs.map(\.description).joined(separator: ",")]
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        try p.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0)
+        let torchCounts = try JSONDecoder().decode([String: Int].self, from: data)
+        XCTAssertEqual(torchCounts, Bench.expectedParameters(jobs))
+    }
+
+    func testJobNamesRoundTrip() {
+        for job in BenchJob.standard { XCTAssertEqual(BenchJob(job.description), job) }
+        XCTAssertNil(BenchJob("model:no-such-preset"))
+        XCTAssertNil(BenchJob("scalekd:resnet-mini:resnet-mini"))  // not a teacher
+    }
+}
+
+/// The side-by-side table's ratio is the median of the rounds' ratios, not the ratio of medians.
+final class BenchTableTests: XCTestCase {
+    func testRatioIsMedianOfRoundRatiosWithRange() {
+        var row = BenchRow(name: "train m", unit: "images/s", ours: 0, peakRSSMiB: 1)
+        row.oursRounds = [100, 300, 200]
+        row.torchRounds = [100, 100, 400]
+        row.ours = Bench.median(row.oursRounds!)
+        row.torch = Bench.median(row.torchRounds!)
+        XCTAssertEqual(row.roundRatios, [1, 3, 0.5])
+        XCTAssertEqual(row.ratio, 1)  // ratio of the medians would be 2
+        let table = Bench.table([row])
+        XCTAssertTrue(table.contains("| 1.00 | 0.50-3.00 |"), table)
+        XCTAssertTrue(table.contains("geometric mean 1.00, min 1.00"), table)
+    }
+
+    func testSingleMeasurementRatio() {
+        let row = BenchRow(name: "train m", unit: "images/s", ours: 150, torch: 100, peakRSSMiB: 1)
+        XCTAssertEqual(row.ratio, 1.5)
+        XCTAssertNil(BenchRow(name: "x", unit: "images/s", ours: 1, peakRSSMiB: 1).ratio)
+    }
+}
