@@ -35,7 +35,7 @@ public struct ScaleKDOptions: Codable, Equatable, Sendable {
 }
 
 /// Baseline methods the tables compare with.
-public enum MethodKind: String, Codable, Sendable {
+public enum MethodKind: String, Codable, CaseIterable, Sendable {
     case baseline   // plain supervised training
     case kd, fd, dkd, dist, scalekd
 }

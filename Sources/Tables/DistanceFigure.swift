@@ -332,7 +332,7 @@ extension TableRunner {
                 return "\(prefix): \(text)"
             }
             let scatter = DistanceScatter(
-                title: figure.title, scale: scale,
+                title: figure.title, scale: scale.rawValue,
                 without: .init(name: label(withoutRow, "without DFM"), runKey: a.key, coordinates: Array(coordinates[0..<n]),
                                norms: DistanceMeasurement.rowNorms(a.spatial, count: n, dimension: d)),
                 with: .init(name: label(withRow, "with DFM"), runKey: b.key, coordinates: Array(coordinates[n..<(2 * n)]),

@@ -8,9 +8,9 @@ import Plot
 /// HDF5 first), with the paper's "the direct component dominates" checked.
 public enum FigureRunner {
     public static func spectra(teachers names: [String], loader: (String) throws -> TeacherModel, data: DataCatalog,
-                               scale: String, samples: Int = 1600, directory: String = "tables/out") throws -> String {
+                               scale: Scale, samples: Int = 1600, directory: String = "tables/out") throws -> String {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        var md = "> Scale: \(scale). Teachers pre-trained on the 60k Fashion-MNIST training images; features of the first \(samples) test images.\n\n"
+        var md = "> Scale: \(scale). Teachers pre-trained on the 55k Fashion-MNIST pre-training images; features of the first \(samples) test images.\n\n"
         md += "# Figures 2 and 5: feature distribution of the teachers in the frequency domain\n\n"
         md += "Paper: the direct (0,0) component of large pre-trained ViTs' features dominates (Fig. 2: BEiT-L/14; Fig. 5: ViT-L/14, Swin-L, BEiT-L/14). Ours: orthonormal 2-D DCT of each channel of the last-stage features, |.| averaged over samples.\n\n"
         md += "| teacher | samples | grid | DC share of energy | channels whose largest mean coefficient is DC | claim |\n|---|---:|---:|---:|---:|---|\n"

@@ -28,7 +28,7 @@ public enum Report {
         }
         let specs = ((try? FileManager.default.contentsOfDirectory(atPath: "tables")) ?? [])
             .filter { $0.hasPrefix("table") && $0.hasSuffix(".yaml") }.compactMap { Int($0.filter(\.isNumber)) }.sorted()
-        let missing = specs.filter { n in !results.contains { $0.table == n && $0.scale == "small" } }
+        let missing = specs.filter { n in !results.contains { $0.table == n && $0.scale == .small } }
         if !missing.isEmpty {
             md += "\nNot yet run at small scale (no results below): " + missing.map { "Table \($0)" }.joined(separator: ", ")
                 + ". Run `make tableN`, then `make report`.\n"

@@ -32,7 +32,7 @@ public struct TableFigures {
     /// The measured data of a distance_scatter figure, if the runner wrote it at this scale.
     public func distanceScatter(_ figure: FigureSpec) -> DistanceScatter? {
         guard figure.kind == FigureSpec.distanceScatter,
-              let d = try? DistanceScatter.load(from: "\(directory)/\(stem)-\(figure.id).h5"), d.scale == result.scale else { return nil }
+              let d = try? DistanceScatter.load(from: "\(directory)/\(stem)-\(figure.id).h5"), d.scale == result.scale.rawValue else { return nil }
         return d
     }
 
@@ -41,7 +41,7 @@ public struct TableFigures {
         guard let column = figure.column, let x = figure.x else { return [] }
         let rowIDs = figure.rows ?? spec.rows.filter { $0.runs?[column] != nil }.map(\.id)
         return rowIDs.compactMap { id -> Point? in
-            guard let row = spec.rows.first(where: { $0.id == id }), let v = row.runs?[column]?.options?[x] else { return nil }
+            guard let row = spec.rows.first(where: { $0.id == id }), let v = row.runs?[column]?.options?.value(named: x) else { return nil }
             let cell = result.cells[id]?[column]
             return Point(row: id, x: v, cell: (cell?.values.isEmpty ?? true) ? nil : cell)
         }.sorted { $0.x < $1.x }

@@ -57,7 +57,7 @@ public struct TableOutput {
 
     public func markdown() -> String {
         var lines: [String] = []
-        let scaleNote = result.scale == "paper"
+        let scaleNote = result.scale == .paper
             ? "Scale: paper."
             : "Scale: \(result.scale). A small-scale analog on Fashion-MNIST with mini models (DESIGN.md), not the paper's ImageNet number; compare directions and gaps, not values."
         lines.append("> \(scaleNote)")
@@ -89,7 +89,7 @@ public struct TableOutput {
                 case .paper:
                     cells.append(TableOutput.number(paper))
                 case .strategy:
-                    let plan = spec.plan[result.scale]
+                    let plan = spec.plan[result.scale.rawValue]
                     cells.append(TrainingStrategy.named(c.role ?? "").map { $0.setting(row.id, plan: plan) } ?? "")
                 case .run, .derived:
                     let ours = result.cells[row.id]?[c.id]
@@ -109,7 +109,7 @@ public struct TableOutput {
                     let name = row.models[c.role ?? "teacher"]
                     let rec = (try? teachers.records())?.first { $0.name == name }
                     cells.append(TableOutput.number(paper))
-                    cells.append(rec.map { String(format: "%.2f", $0.top1) } ?? (result.scale == "ci" ? "ci teacher" : "not built"))
+                    cells.append(rec.map { String(format: "%.2f", $0.top1) } ?? (result.scale == .ci ? "ci teacher" : "not built"))
                 }
             }
             lines.append("| " + cells.joined(separator: " | ") + " |")

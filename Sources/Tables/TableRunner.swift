@@ -22,7 +22,7 @@ public struct CellValues: Codable {
 public struct TableResult: Codable {
     public var table: Int
     public var title: String
-    public var scale: String
+    public var scale: Scale
     public var seeds: Int
     public var cells: [String: [String: CellValues]]
     public var runKeys: [String: [String: [String]]]
@@ -37,7 +37,7 @@ public struct TableResult: Codable {
     /// teachers aside, when this invocation found some runs cached.
     public var runSeconds: Double? = nil
 
-    public init(table: Int, title: String, scale: String, seeds: Int, cells: [String: [String: CellValues]],
+    public init(table: Int, title: String, scale: Scale, seeds: Int, cells: [String: [String: CellValues]],
                 runKeys: [String: [String: [String]]], claims: [ClaimResult], wallSeconds: Double,
                 environment: [String: String], pending: [String]? = nil, runSeconds: Double? = nil) {
         self.table = table; self.title = title; self.scale = scale; self.seeds = seeds; self.cells = cells
@@ -50,16 +50,16 @@ public struct TableResult: Codable {
 /// assembles cells, claims and outputs.
 public final class TableRunner {
     public let spec: TableSpec
-    public let scale: String
+    public let scale: Scale
     public let seeds: Int
     public let cache: RunCache
     public let outputDirectory: String
     let data: DataCatalog
     let teachers: TeacherProvider
 
-    public init(spec: TableSpec, scale: String, seeds: Int? = nil, cache: RunCache = RunCache(),
+    public init(spec: TableSpec, scale: Scale, seeds: Int? = nil, cache: RunCache = RunCache(),
                 outputDirectory: String = "tables/out", data: DataCatalog, store: TeacherStore = TeacherStore()) throws {
-        guard let plan = spec.plan[scale] else {
+        guard let plan = spec.plan[scale.rawValue] else {
             throw SpecError(file: "table \(spec.table)", line: nil, message: "no plan for scale '\(scale)'")
         }
         self.spec = spec
@@ -71,32 +71,30 @@ public final class TableRunner {
         teachers = TeacherProvider(scale: scale, cache: cache, data: data, store: store)
     }
 
-    var plan: ScalePlan { spec.plan[scale]! }
+    var plan: ScalePlan { spec.plan[scale.rawValue]! }
 
     /// The run config of one (row, column, seed).
     public func config(row: RowSpec, column: String, seed: Int) throws -> RunConfig {
         let run = row.runs![column]!
-        guard var strategy = TrainingStrategy.named(run.strategy ?? plan.strategy ?? "advanced") else {
+        guard let strategy = TrainingStrategy.named(run.strategy ?? plan.strategy ?? "advanced") else {
             throw SpecError(file: "table \(spec.table)", line: nil, message: "unknown strategy in row \(row.id)")
         }
         // A run's own subset size and length are written for the small scale; the plan may
         // shrink them (ci), so a sweep keeps its shape at every scale.
         func scaled(_ v: Int?, _ factor: Double?) -> Int? { v.map { max(1, Int((Double($0) * (factor ?? 1)).rounded())) } }
         let perClass = scaled(run.perClass, plan.perClassScale) ?? plan.perClass ?? 100
-        var split = DataSplit(train: .student, perClass: perClass, testPerClass: plan.testPerClass)
+        let validation = plan.validationPerClass ?? scale.validationPerClass
+        var split = DataSplit(train: .student, perClass: perClass, testPerClass: plan.testPerClass, validationPerClass: validation)
         var epochs = scaled(run.epochs, plan.epochsScale) ?? plan.epochs
         if run.pretrain == true {
-            // ci scale: a 5x larger subset stands in for the 60k pre-training set.
-            split = scale == "ci" ? DataSplit(train: .student, perClass: perClass * 5, subsetSeed: 1, testPerClass: plan.testPerClass)
-                                  : DataSplit(train: .pretrain, testPerClass: plan.testPerClass)
+            split = scale.pretrainStandsInForSubset
+                ? DataSplit(train: .student, perClass: perClass * 5, subsetSeed: 1, testPerClass: plan.testPerClass, validationPerClass: validation)
+                : DataSplit(train: .pretrain, testPerClass: plan.testPerClass, validationPerClass: validation)
             epochs = scaled(run.epochs, plan.epochsScale) ?? plan.pretrainEpochs ?? epochs
         }
-        // Warm-up takes at most a quarter of a run: the advanced strategy's 5 epochs are written
-        // for runs of 20+ epochs on the subset, and would cover all of a 1-2 epoch pre-training
-        // run on the 60k set (or a short ci run), whose learning rate would then never peak.
-        strategy.warmupEpochs = min(strategy.warmupEpochs, Double(epochs) / 4)
-        let method = MethodConfig(name: run.method, options: run.options ?? [:], flags: run.flags ?? [:])
-        let isBaseline = run.method == MethodKind.baseline.rawValue
+        let kind = MethodKind(rawValue: run.method)!  // TableSpec.validate checked it
+        let method = MethodConfig(name: kind, options: run.options ?? .init(), flags: run.flags ?? .init())
+        let isBaseline = kind == .baseline
         var initKey: String? = nil
         if let from = run.initFrom { initKey = try config(row: row, column: from, seed: seed).key }
         return RunConfig(model: run.student ?? row.models["student"]!, split: split, strategy: strategy, epochs: epochs,
@@ -157,6 +155,28 @@ public final class TableRunner {
     /// Trains (or takes from the cache) one run.
     func result(of config: RunConfig) throws -> RunResult {
         try cache.train(config, data: data, teachers: teachers)!
+    }
+
+    /// Trains the table's missing runs in `jobs` processes (this one and `jobs - 1` workers
+    /// started with `workerArguments`), then assembles the table and writes its outputs.
+    @discardableResult
+    public func run(jobs: Int, workerArguments: [String]) throws -> TableResult {
+        if jobs > 1 {
+            guard let executable = Bundle.main.executableURL else { throw InputError("cannot find this executable to start --jobs workers") }
+            let workers = try (1..<jobs).map { _ in
+                let p = Process()
+                p.executableURL = executable
+                p.arguments = workerArguments
+                try p.run()
+                return p
+            }
+            try trainAvailable()
+            for p in workers {
+                p.waitUntilExit()
+                if p.terminationStatus != 0 { print("a worker process exited with status \(p.terminationStatus); its runs are retried here") }
+            }
+        }
+        return try run()
     }
 
     /// Runs the whole table and writes its outputs.

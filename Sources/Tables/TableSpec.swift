@@ -1,4 +1,6 @@
+import Distill
 import Foundation
+import Models
 import Training
 import Yams
 
@@ -55,9 +57,9 @@ public struct RunSpec: Codable {
     public var teacher: String?
     public var strategy: String?
     public var epochs: Int?
-    public var flags: [String: Bool]?
-    public var options: [String: Double]?
-    /// Train on the pre-training set (60k) instead of the student subset.
+    public var flags: MethodFlags?
+    public var options: MethodOptions?
+    /// Train on the pre-training set (55k) instead of the student subset.
     public var pretrain: Bool?
     /// Student subset size per class (default the plan's).
     public var perClass: Int?
@@ -72,6 +74,8 @@ public struct ScalePlan: Codable {
     public var strategy: String?
     public var perClass: Int?
     public var testPerClass: Int?
+    /// Validation images per class (default: the scale's; the whole 5k split at small).
+    public var validationPerClass: Int?
     public var pretrainEpochs: Int?
     /// Multiply a run's own `perClass` / `epochs` override at this scale (rounded, at least 1),
     /// so a sweep written for the small scale (e.g. perClass 100..1000) shrinks with the plan
@@ -123,6 +127,24 @@ public struct SpecError: Error, CustomStringConvertible {
 }
 
 extension TableSpec {
+    /// tables/tableNN.yaml of a table named "table3", "table03" or "3".
+    public static func path(table name: String) throws -> String {
+        guard let n = Int(name.filter(\.isNumber)), n >= 1 else { throw InputError("name a table: table3, table03 or 3 (got '\(name)')") }
+        return String(format: "tables/table%02d.yaml", n)
+    }
+
+    /// Where table `n`'s markdown goes in an output directory.
+    public static func outputPath(table n: Int, directory: String) -> String { String(format: "%@/table%02d.md", directory, n) }
+
+    /// Loads the spec of a table named "table3", "table03" or "3".
+    public static func load(table name: String) throws -> TableSpec {
+        let path = try path(table: name)
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw InputError("\(path) does not exist: that table has no spec yet (see tables/README.md to add one)")
+        }
+        return try load(path)
+    }
+
     /// Parses and validates a spec; errors name the file and line.
     public static func load(_ path: String) throws -> TableSpec {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
@@ -138,7 +160,43 @@ extension TableSpec {
             throw SpecError(file: path, line: line(of: path2, in: text), message: msg)
         }
         try spec.validate(file: path, text: text)
+        try rejectUnknownKeys(of: spec, file: path, text: text)
+        let stem = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+        if let n = Int(stem.filter(\.isNumber)), stem.hasPrefix("table"), n != spec.table {
+            throw SpecError(file: path, line: line(of: [], in: text, key: "table"),
+                            message: "the spec says table \(spec.table) but the file is \(stem).yaml: a run would write table \(spec.table)'s outputs")
+        }
         return spec
+    }
+
+    /// Every key of the YAML must be one the spec format knows: the decoded spec is encoded
+    /// again and the two trees compared, so a misspelt key (`batchsize:`) is an error with
+    /// its line instead of a silently ignored setting.
+    static func rejectUnknownKeys(of spec: TableSpec, file: String, text: String) throws {
+        guard let root = try? Yams.compose(yaml: text),
+              let encoded = try? JSONSerialization.jsonObject(with: JSONEncoder().encode(spec)) else { return }
+        func walk(_ node: Node, _ value: Any, _ path: String) throws {
+            if let mapping = node.mapping {
+                let object = value as? [String: Any] ?? [:]
+                for (k, v) in mapping {
+                    guard let key = k.string else { continue }
+                    guard let sub = object[key] else {
+                        let known = object.keys.sorted().joined(separator: ", ")
+                        throw SpecError(file: file, line: k.mark.map { $0.line },
+                                        message: "unknown key '\(key)'\(path.isEmpty ? "" : " in \(path)")\(known.isEmpty ? "" : " (known here: \(known); see tables/README.md)")")
+                    }
+                    try walk(v, sub, path.isEmpty ? key : path + "." + key)
+                }
+            } else if let seq = node.sequence, let array = value as? [Any] {
+                for (i, item) in seq.enumerated() where i < array.count { try walk(item, array[i], "\(path).\(i)") }
+            }
+        }
+        try walk(root, encoded, "")
+    }
+
+    static func line(of path: [CodingKey], in text: String, key: String) -> Int? {
+        guard let node = try? Yams.compose(yaml: text), let m = node.mapping else { return nil }
+        return m.first(where: { $0.key.string == key })?.key.mark?.line
     }
 
     static func describe(_ e: DecodingError) -> ([CodingKey], String) {
@@ -212,11 +270,34 @@ extension TableSpec {
             for (k, run) in r.runs ?? [:] {
                 guard let col = columns.first(where: { $0.id == k }) else { try fail("run for unknown column '\(k)'", ["rows", "\(i)", "runs"]) }
                 if col.kind != .run { try fail("column '\(k)' is not a run column", ["rows", "\(i)", "runs", k]) }
-                if run.student == nil && r.models["student"] == nil { try fail("run '\(k)' has no student", ["rows", "\(i)", "runs", k]) }
+                let at = ["rows", "\(i)", "runs", k]
+                guard let kind = MethodKind(rawValue: run.method) else {
+                    try fail("run '\(k)': unknown method '\(run.method)' (methods: \(MethodKind.allCases.map(\.rawValue).joined(separator: ", ")))", at)
+                }
+                guard let student = run.student ?? r.models["student"] else { try fail("run '\(k)' has no student", at) }
+                if Zoo.preset(named: student) == nil { try fail("run '\(k)': unknown student model '\(student)' (`scalekd models --scale small` lists them)", at) }
+                if kind != .baseline {
+                    guard let teacher = run.teacher ?? r.models["teacher"] else { try fail("run '\(k)': method \(run.method) needs a teacher", at) }
+                    guard let preset = Zoo.preset(named: teacher) else { try fail("run '\(k)': unknown teacher model '\(teacher)'", at) }
+                    if !preset.isTeacher { try fail("run '\(k)': '\(teacher)' cannot be a teacher (teachers: \(Zoo.presets.filter(\.isTeacher).map(\.name).joined(separator: ", ")))", at) }
+                }
+                if let s = run.strategy, TrainingStrategy.named(s) == nil { try fail("run '\(k)': unknown strategy '\(s)' (traditional or advanced)", at) }
+                for p in run.options?.problems() ?? [] { try fail("run '\(k)': \(p)", at + ["options"]) }
+                if let e = run.epochs, e < 1 { try fail("run '\(k)': epochs must be at least 1 (got \(e))", at) }
+                if let n = run.perClass, n < 1 { try fail("run '\(k)': perClass must be at least 1 (got \(n))", at) }
                 if let f = run.initFrom, r.runs?[f] == nil { try fail("initFrom '\(f)' is not a run of this row", ["rows", "\(i)", "runs", k]) }
             }
         }
-        for scale in plan.keys where !["ci", "small", "paper"].contains(scale) { try fail("unknown scale '\(scale)'", ["plan", scale]) }
+        for (scale, p) in plan {
+            if Scale(rawValue: scale) == nil { try fail("unknown scale '\(scale)' (ci, small or paper)", ["plan", scale]) }
+            for (name, v) in [("epochs", p.epochs), ("seeds", p.seeds), ("batchSize", p.batchSize), ("perClass", p.perClass),
+                              ("testPerClass", p.testPerClass), ("validationPerClass", p.validationPerClass), ("pretrainEpochs", p.pretrainEpochs)] {
+                if let v, v < 1 { try fail("plan \(scale): \(name) must be at least 1 (got \(v))", ["plan", scale]) }
+            }
+            for (name, v) in [("perClassScale", p.perClassScale), ("epochsScale", p.epochsScale)] {
+                if let v, !(v.isFinite && v > 0) { try fail("plan \(scale): \(name) must be > 0 (got \(v))", ["plan", scale]) }
+            }
+        }
         for (i, fig) in (figures ?? []).enumerated() {
             let at = ["figures", "\(i)"]
             guard [FigureSpec.line, FigureSpec.distanceScatter].contains(fig.kind) else {
@@ -234,7 +315,7 @@ extension TableSpec {
             for rowID in fig.rows ?? rows.filter({ $0.runs?[colID] != nil }).map(\.id) {
                 guard let row = rows.first(where: { $0.id == rowID }) else { try fail("figure '\(fig.id)': unknown row '\(rowID)'", at) }
                 guard let run = row.runs?[colID] else { try fail("figure '\(fig.id)': row '\(rowID)' has no run in column '\(colID)'", at) }
-                if run.options?[x] == nil { try fail("figure '\(fig.id)': row '\(rowID)' sets no option '\(x)' in its '\(colID)' run", at) }
+                if run.options?.value(named: x) == nil { try fail("figure '\(fig.id)': row '\(rowID)' sets no option '\(x)' in its '\(colID)' run", at) }
             }
         }
         for (i, claim) in (claims ?? []).enumerated() {
@@ -259,10 +340,10 @@ extension TableSpec {
             guard let rowID else { try fail("figure '\(fig.id)' needs \(key) (the row whose run \(wantsDFM ? "has" : "lacks") DFM)") }
             guard let row = rows.first(where: { $0.id == rowID }) else { try fail("figure '\(fig.id)': unknown row '\(rowID)'") }
             guard let run = row.runs?[colID] else { try fail("figure '\(fig.id)': row '\(rowID)' has no run in column '\(colID)'") }
-            if run.method != "scalekd" || run.flags?["cap"] == false || run.flags?["stage4"] == false {
+            if run.method != "scalekd" || run.flags?.cap == false || run.flags?.stage4 == false {
                 try fail("figure '\(fig.id)': row '\(rowID)' must be a scalekd run with CAP on stage 4 (its projector output is the student feature)")
             }
-            if (run.flags?["dfm"] ?? true) != wantsDFM {
+            if (run.flags?.dfm ?? true) != wantsDFM {
                 try fail("figure '\(fig.id)': the \(key) row '\(rowID)' \(wantsDFM ? "turns DFM off" : "has DFM on (set flags: {dfm: false})")")
             }
         }

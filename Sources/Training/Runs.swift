@@ -6,31 +6,6 @@ import NN
 import Store
 import Tensor
 
-/// Default data, epochs and batch size of each scale (tables may override any of them).
-public struct ScaleDefaults {
-    public let name: String
-    public let studentSplit: DataSplit
-    public let pretrainSplit: DataSplit
-    public let studentEpochs: Int
-    public let batchSize: Int
-
-    public static func named(_ name: String) throws -> ScaleDefaults {
-        switch name {
-        case "ci":
-            return ScaleDefaults(name: "ci", studentSplit: DataSplit(train: .student, perClass: 20, testPerClass: 50, validationPerClass: 20),
-                                 pretrainSplit: DataSplit(train: .student, perClass: 100, testPerClass: 50, validationPerClass: 20),
-                                 studentEpochs: 2, batchSize: 32)
-        case "small":
-            return ScaleDefaults(name: "small", studentSplit: DataSplit(train: .student, perClass: 100),
-                                 pretrainSplit: DataSplit(train: .pretrain), studentEpochs: 60, batchSize: 64)
-        case "paper":
-            throw ExperimentError.paperScaleNeedsData
-        default:
-            throw ExperimentError.unknownScale(name)
-        }
-    }
-}
-
 public enum ExperimentError: Error, CustomStringConvertible {
     case unknownScale(String)
     case paperScaleNeedsData
@@ -165,10 +140,10 @@ extension RunCache {
 /// Turns a run config into its objective (plain or distilled), loading the teacher.
 public func makeObjective(for config: RunConfig, teacherLoader: (String) throws -> TeacherModel) throws -> TrainingObjective {
     let student = try buildModel(config.model, seed: config.seed)
-    guard let method = config.method, method.name != MethodKind.baseline.rawValue else {
+    guard let method = config.method, method.name != .baseline else {
         return SupervisedObjective(student: student, labelSmoothing: config.strategy.labelSmoothing)
     }
-    guard let kind = MethodKind(rawValue: method.name) else { throw TrainingError.unknownModel("method \(method.name)") }
+    let kind = method.name
     guard let teacherName = config.teacher else { throw ExperimentError.teacherMissing("(none)", "the method needs a teacher") }
     let teacher = try teacherLoader(teacherName)
     var rng = RandomGenerator(seed: config.seed, stream: 0xD157)
@@ -177,21 +152,22 @@ public func makeObjective(for config: RunConfig, teacherLoader: (String) throws 
 }
 
 extension ScaleKDOptions {
-    /// Reads the switches of a method config (missing keys keep the defaults).
+    /// The method's options with a run's settings applied (unset ones keep the defaults).
     public init(_ m: MethodConfig) {
         self.init()
-        if let v = m.flags["cap"] { cap = v }
-        if let v = m.flags["dfm"] { dfm = v }
-        if let v = m.flags["tpp"] { tpp = v }
-        if let v = m.flags["kd"] { kd = v }
-        if let v = m.options["alpha_spatial"] { alphaSpatial = Float(v) }
-        if let v = m.options["alpha_frequency"] { alphaFrequency = Float(v) }
-        if let b = m.options["beta"] { setBeta(Float(b), lambda: Float(m.options["lambda"] ?? 0.14)) }
-        if let v = m.options["kd_weight"] { kdWeight = Float(v) }
-        if let v = m.options["kd_temperature"] { kdTemperature = Float(v) }
-        if let v = m.options["softmax_scale"] { softmaxScale = Float(v) }
-        if let h3 = m.options["heads_s3"], let h4 = m.options["heads_s4"] { heads = [Int(h3), Int(h4)] }
-        let s3 = m.flags["stage3"] ?? true, s4 = m.flags["stage4"] ?? true
-        stages = (s3 ? [3] : []) + (s4 ? [4] : [])
+        let f = m.flags, o = m.options
+        if let v = f.cap { cap = v }
+        if let v = f.dfm { dfm = v }
+        if let v = f.tpp { tpp = v }
+        if let v = f.kd { kd = v }
+        if let v = o.alphaSpatial { alphaSpatial = Float(v) }
+        if let v = o.alphaFrequency { alphaFrequency = Float(v) }
+        if let b = o.beta { setBeta(Float(b), lambda: Float(o.lambda ?? 0.14)) }
+        if let v = o.kdWeight { kdWeight = Float(v) }
+        if let v = o.kdTemperature { kdTemperature = Float(v) }
+        if let v = o.softmaxScale { softmaxScale = Float(v) }
+        if let h3 = o.headsS3 { heads[0] = h3 }
+        if let h4 = o.headsS4 { heads[1] = h4 }
+        stages = ((f.stage3 ?? true) ? [3] : []) + ((f.stage4 ?? true) ? [4] : [])
     }
 }

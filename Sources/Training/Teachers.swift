@@ -30,15 +30,6 @@ public struct TeacherStore {
 
     public init(root: String = ".") { self.root = root }
 
-    /// The teachers of the small scale with their pre-training length on the 55k set. The
-    /// Swin ladder shares one recipe and one schedule, so only size differs. The BEiT/EVA
-    /// analog trains twice as long: in the paper that teacher carries more pre-training
-    /// than Swin-L (MIM on IN-22K, then IN-22K/1K fine-tuning); the analog has no other
-    /// data to give it, so it gets more passes over the same 55k images.
-    public static let smallScaleTeachers: [(name: String, epochs: Int)] = [
-        ("swin-mini-s", 30), ("swin-mini-b", 30), ("swin-mini-l", 30), ("vit-mini-l", 60),
-    ]
-
     /// Pre-training recipe of every teacher: the known-good setting of a mini Swin on this
     /// data (about 92% top-1, measured with an independent PyTorch implementation): AdamW
     /// lr 1e-3, weight decay 0.05, batch 256, 2 warm-up epochs then cosine to 0, label
@@ -50,10 +41,13 @@ public struct TeacherStore {
         warmupEpochs: 2, warmupStartFactor: 0.01, minLRFraction: 0, labelSmoothing: 0.1, gradientClip: nil,
         augmentation: Augmentation(cropPadding: 2))
 
-    public static func pretrainConfig(_ name: String, epochs: Int, scale: String) throws -> RunConfig {
-        let defaults = try ScaleDefaults.named(scale)
-        return RunConfig(model: name, split: defaults.pretrainSplit, strategy: pretrainStrategy,
-                         epochs: epochs, batchSize: scale == "ci" ? 64 : 256, seed: 0, scale: scale)
+    /// The pre-training run of a teacher of `scale` (Scale.teachers gives its epochs).
+    public static func pretrainConfig(_ name: String, scale: Scale) throws -> RunConfig {
+        guard let epochs = scale.teachers.first(where: { $0.name == name })?.epochs else {
+            throw ExperimentError.notATeacher(name)
+        }
+        return RunConfig(model: name, split: try scale.pretrainSplit, strategy: pretrainStrategy,
+                         epochs: epochs, batchSize: scale.teacherBatchSize, seed: 0, scale: scale)
     }
 
     public func records() throws -> [TeacherRecord] {
@@ -137,17 +131,15 @@ public struct TeacherStore {
     }
 
     /// Trains (or resumes) each teacher on the pre-training set and records it.
-    public func build(names: [String]?, scale: String, cache: RunCache, data: DataCatalog, checkpointSeconds: Double = 60) throws {
+    public func build(names: [String]?, cache: RunCache, data: DataCatalog, checkpointSeconds: Double = 60) throws {
         var recs = try records()
-        let order = names ?? TeacherStore.smallScaleTeachers.map(\.name)
-        for name in order {
-            guard let epochs = TeacherStore.smallScaleTeachers.first(where: { $0.name == name })?.epochs else {
-                throw ExperimentError.notATeacher(name)
-            }
-            let config = try TeacherStore.pretrainConfig(name, epochs: epochs, scale: scale)
+        let order = names ?? Scale.small.teachers.map(\.name)
+        let configs = try order.map { try TeacherStore.pretrainConfig($0, scale: .small) }  // unknown names fail before any training
+        for config in configs {
+            let name = config.model
             let dir = cache.directory(for: config)
             try restoreInProgress(config, into: dir)
-            let result = try cache.train(config, data: data, teachers: TeacherProvider(scale: scale, cache: cache, data: data),
+            let result = try cache.train(config, data: data, teachers: TeacherProvider(scale: .small, cache: cache, data: data),
                                          checkpointSeconds: checkpointSeconds)!
             // Parameters and buffers only: the optimizer state is not part of a released teacher.
             let full = try Checkpoint.load(from: dir + "/checkpoint.h5")
@@ -175,13 +167,13 @@ public struct TeacherStore {
 /// Teachers for runs at a scale: the committed pre-trained ones (small), or at ci scale a
 /// tiny one pre-trained here in seconds (cached like any run), so CI needs no weights.
 public final class TeacherProvider {
-    public let scale: String
+    public let scale: Scale
     public let cache: RunCache
     public let data: DataCatalog
     public let store: TeacherStore
     var loaded: [String: TeacherModel] = [:]
 
-    public init(scale: String, cache: RunCache, data: DataCatalog, store: TeacherStore = TeacherStore()) {
+    public init(scale: Scale, cache: RunCache, data: DataCatalog, store: TeacherStore = TeacherStore()) {
         self.scale = scale
         self.cache = cache
         self.data = data
@@ -191,8 +183,8 @@ public final class TeacherProvider {
     public func teacher(_ name: String) throws -> TeacherModel {
         if let t = loaded[name] { return t }
         let t: TeacherModel
-        if scale == "ci" {
-            let config = try TeacherStore.pretrainConfig(name, epochs: 2, scale: "ci")
+        if scale == .ci {
+            let config = try TeacherStore.pretrainConfig(name, scale: .ci)
             let dir = cache.directory(for: config)
             _ = try cache.train(config, data: data, teachers: self)
             guard let m = try buildModel(name, seed: 0) as? TeacherModel else { throw ExperimentError.notATeacher(name) }
@@ -212,8 +204,8 @@ extension TeacherStore {
     /// Saves every unfinished teacher run of the cache to data/teachers/in-progress/; returns their names.
     public func saved(names: [String]?, cache: RunCache) throws -> [String] {
         var out: [String] = []
-        for (name, epochs) in TeacherStore.smallScaleTeachers where names?.contains(name) ?? true {
-            let config = try TeacherStore.pretrainConfig(name, epochs: epochs, scale: "small")
+        for (name, _) in Scale.small.teachers where names?.contains(name) ?? true {
+            let config = try TeacherStore.pretrainConfig(name, scale: .small)
             let dir = cache.directory(for: config)
             let fm = FileManager.default
             guard fm.fileExists(atPath: dir + "/checkpoint.h5"), !fm.fileExists(atPath: dir + "/result.json") else { continue }

@@ -10,6 +10,7 @@ public enum TrainingError: Error, CustomStringConvertible {
     case nonFinite(step: Int, term: String, value: Float, checkpoint: String)
     case unknownModel(String)
     case checkpointMismatch(path: String, detail: String)
+    case noSteps(detail: String)
 
     public var description: String {
         switch self {
@@ -19,6 +20,8 @@ public enum TrainingError: Error, CustomStringConvertible {
             return "unknown model preset '\(name)'; `scalekd models` lists them"
         case let .checkpointMismatch(path, detail):
             return "checkpoint \(path) does not fit this run (\(detail)); delete it to start over"
+        case let .noSteps(detail):
+            return "this run would take no training step (\(detail)); the last partial batch is dropped, so the batch must not exceed the training images"
         }
     }
 }
@@ -150,8 +153,14 @@ public final class Trainer {
         return LRSchedule(kind: s.schedule, baseLR: s.learningRate, totalSteps: total,
                           milestones: s.milestonesFraction.map { Int($0 * Double(total)) },
                           minLR: s.learningRate * s.minLRFraction,
-                          warmupSteps: Int(s.warmupEpochs * Double(stepsPerEpoch)), warmupStartFactor: s.warmupStartFactor)
+                          warmupSteps: Int(Trainer.warmupEpochs(s.warmupEpochs, of: config.epochs) * Double(stepsPerEpoch)),
+                          warmupStartFactor: s.warmupStartFactor)
     }
+
+    /// Warm-up takes at most a quarter of a run: the advanced strategy's 5 epochs are written
+    /// for runs of 20+ epochs, and would cover all of a 2-epoch run, whose learning rate
+    /// would then never peak.
+    public static func warmupEpochs(_ warmup: Double, of epochs: Int) -> Double { min(warmup, Double(epochs) / 4) }
 
     /// Runs to completion (or to `stopAfterSteps`); returns the result when finished.
     @discardableResult
@@ -168,12 +177,23 @@ public final class Trainer {
         let stepsPerEpoch = EpochPlan(dataset: trainSet, batchSize: config.batchSize, epoch: 0, seed: config.seed,
                                       augmentation: .none, dropLast: true).stepCount
         stepsPerEpochCache = stepsPerEpoch
+        guard stepsPerEpoch > 0, config.epochs > 0 else {
+            throw TrainingError.noSteps(detail: "\(trainSet.count) training images, batch \(config.batchSize), \(config.epochs) epochs")
+        }
         let lr = schedule(stepsPerEpoch: stepsPerEpoch)
         var globalStep = 0
         var previousWall = 0.0
         var curve: [EpochEvaluation] = []
         if FileManager.default.fileExists(atPath: checkpointPath) {
             let ck = try Checkpoint.load(from: checkpointPath)
+            // Compared as decoded configs, so a checkpoint written before a compatible change
+            // of the encoding (a new optional field) still resumes.
+            let stored = try? JSONDecoder().decode(RunConfig.self, from: Data(ck.configJSON.utf8))
+            guard stored == config else {
+                let other = stored.map { "run \($0.key) (\($0.model), \($0.epochs) epochs, seed \($0.seed))" } ?? "an unreadable config"
+                throw TrainingError.checkpointMismatch(path: checkpointPath,
+                    detail: "it belongs to \(other), this is run \(config.key) (\(config.model), \(config.epochs) epochs, seed \(config.seed))")
+            }
             try StateIO.load(ck.parameters, into: state, path: checkpointPath)
             try StateIO.load(ck.optimizerState, into: optimizer.stateTensors(), path: checkpointPath)
             globalStep = ck.step

@@ -79,11 +79,10 @@ struct RunOptions: ParsableArguments {
     @Option(help: "Seconds between checkpoints inside an epoch (one is always written at each epoch end).")
     var checkpointSeconds: Double = 60
 
-    func config(model: String, method: MethodConfig? = nil, teacher: String? = nil) throws -> RunConfig {
-        let d = try ScaleDefaults.named(scale)
-        guard let s = TrainingStrategy.named(strategy) else { throw ValidationError("unknown strategy '\(strategy)'") }
-        return RunConfig(model: model, split: d.studentSplit, strategy: s, epochs: epochs ?? d.studentEpochs,
-                         batchSize: batchSize ?? d.batchSize, seed: seed, method: method, teacher: teacher, scale: scale)
+    func config(model: String, method: String = "baseline", teacher: String? = nil) throws -> RunConfig {
+        guard checkpointSeconds >= 0 else { throw InputError("--checkpoint-seconds must be >= 0 (got \(checkpointSeconds))") }
+        return try RunRequest(model: model, scale: try Scale(named: scale), strategy: strategy, epochs: epochs, batchSize: batchSize,
+                              seed: seed, method: method, teacher: teacher).resolved()
     }
 }
 
@@ -116,7 +115,7 @@ struct DistillCommand: ParsableCommand {
     @OptionGroup var options: RunOptions
 
     func run() throws {
-        try train(try options.config(model: student, method: MethodConfig(name: method), teacher: teacher), runs: options.runs,
+        try train(try options.config(model: student, method: method, teacher: teacher), runs: options.runs,
                   checkpointSeconds: options.checkpointSeconds)
     }
 }
@@ -137,7 +136,7 @@ struct TeachersCommand: ParsableCommand {
             for name in try store.saved(names: names, cache: RunCache(root: runs)) { print("saved \(name) to \(store.inProgressDirectory(name))") }
             return
         }
-        try store.build(names: names, scale: "small", cache: RunCache(root: runs), data: try DataCatalog(),
+        try store.build(names: names, cache: RunCache(root: runs), data: try DataCatalog(),
                         checkpointSeconds: checkpointSeconds)
     }
 }
@@ -157,46 +156,30 @@ struct ModelsCommand: ParsableCommand {
 }
 
 struct RunTableCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "run", abstract: "Run a paper table (tables/tableNN.yaml): train what the cache lacks, write tables/out/.")
+    static let configuration = CommandConfiguration(commandName: "run", abstract: "Run a paper table (tables/tableNN.yaml): train what the cache lacks, write its outputs.")
     @Argument(help: "table3, table03 or 3") var table: String
     @Option(help: "ci, small or paper.") var scale = "small"
     @Option(help: "Seeds (default: the table's plan).") var seeds: Int?
     @Option(help: "Run cache directory.") var runs = "runs"
-    @Option(help: "Output directory (CI writes its ci-scale outputs outside tables/out).") var out = "tables/out"
+    @Option(help: "Output directory (default: tables/out at small scale, tables/<scale>-out otherwise, so ci runs never overwrite the committed outputs).")
+    var out: String?
     @Option(help: "Runs trained at once, each in its own process (a lock per run keeps them apart).") var jobs = 1
     @Flag(help: .hidden) var worker = false
 
     func run() throws {
-        let digits = table.filter(\.isNumber)
-        guard let n = Int(digits) else { throw ValidationError("name a table: table3, table03 or 3") }
-        let path = String(format: "tables/table%02d.yaml", n)
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw ValidationError("\(path) does not exist: table \(n) has no spec yet (see tables/README.md to add one)")
-        }
-        let spec = try TableSpec.load(path)
+        let scale = try Scale(named: self.scale)
+        guard jobs >= 1 else { throw InputError("--jobs must be at least 1 (got \(jobs))") }
+        if let seeds, seeds < 1 { throw InputError("--seeds must be at least 1 (got \(seeds))") }
+        let spec = try TableSpec.load(table: table)
+        let out = self.out ?? scale.defaultOutputDirectory
         let runner = try TableRunner(spec: spec, scale: scale, seeds: seeds, cache: RunCache(root: runs),
                                      outputDirectory: out, data: try DataCatalog())
         if worker { try runner.trainAvailable(); return }
-        if jobs > 1 {
-            // jobs - 1 worker processes and this one train the runs the cache lacks; then this
-            // process assembles the table (waiting on any run a worker still holds).
-            var args = ["run", table, "--scale", scale, "--runs", runs, "--worker"]
-            if let seeds { args += ["--seeds", "\(seeds)"] }
-            let workers = try (1..<jobs).map { _ in
-                let p = Process()
-                p.executableURL = URL(fileURLWithPath: "/proc/self/exe")
-                p.arguments = args
-                try p.run()
-                return p
-            }
-            try runner.trainAvailable()
-            for p in workers {
-                p.waitUntilExit()
-                if p.terminationStatus != 0 { print("a worker process exited with status \(p.terminationStatus); its runs are retried here") }
-            }
-        }
-        let result = try runner.run()
-        print(String(format: "table %d at %@ scale: %d claims; outputs in %@/table%02d.md", n, scale, result.claims.count, out, n))
+        var workerArguments = ["run", table, "--scale", scale.rawValue, "--runs", runs, "--worker"]
+        if let seeds { workerArguments += ["--seeds", "\(seeds)"] }
+        let result = try runner.run(jobs: jobs, workerArguments: workerArguments)
+        print(String(format: "table %d at %@ scale: %d claims; outputs in %@", spec.table, scale.rawValue, result.claims.count,
+                     TableSpec.outputPath(table: spec.table, directory: out)))
         for c in result.claims { print("  \(c.verdict.rawValue): \(c.statement) — \(c.evidence)") }
     }
 }
@@ -214,7 +197,7 @@ struct FiguresCommand: ParsableCommand {
     func run() throws {
         let store = TeacherStore()
         let md = try FigureRunner.spectra(teachers: teachers.split(separator: ",").map(String.init), loader: { try store.load($0) },
-                                          data: try DataCatalog(), scale: "small", samples: samples)
+                                          data: try DataCatalog(), scale: .small, samples: samples)
         print(md)
     }
 }
@@ -231,7 +214,7 @@ struct PlotCommand: ParsableCommand {
             // A table's result (tables/out/tableNN.json): redraw the line figures its spec
             // declares (Figure 4) from the stored cells.
             let result = try RegressionCheck.load(data)
-            let spec = try TableSpec.load(String(format: "tables/table%02d.yaml", result.table))
+            let spec = try TableSpec.load(table: "\(result.table)")
             let url = URL(fileURLWithPath: data)
             let figures = TableFigures(spec: spec, result: result, directory: url.deletingLastPathComponent().path,
                                        stem: url.deletingPathExtension().lastPathComponent)
@@ -274,7 +257,7 @@ struct CheckCommand: ParsableCommand {
         var failed = 0
         for n in numbers {
             let name = String(format: "table%02d", n)
-            let spec = try TableSpec.load("tables/\(name).yaml")
+            let spec = try TableSpec.load(table: "\(n)")
             let check = RegressionCheck(spec: spec, tolerance: tolerance)
             let bad = check.mismatches(actual: try RegressionCheck.load("\(results)/\(name).json"),
                                        expected: try RegressionCheck.load("\(expected)/\(name).json"))
