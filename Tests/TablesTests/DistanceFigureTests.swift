@@ -1,5 +1,6 @@
 import Distill
 import Tables
+import Training
 import Foundation
 import Plot
 import Tensor

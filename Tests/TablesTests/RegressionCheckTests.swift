@@ -1,4 +1,5 @@
 import Tables
+import Training
 import Foundation
 import XCTest
 
@@ -32,7 +33,7 @@ final class RegressionCheckTests: XCTestCase {
     func result(baseline: Double, kd: Double?, params: Double = 0.3) -> TableResult {
         var cells: [String: CellValues] = ["baseline": CellValues(values: [baseline]), "params_s": CellValues(values: [params])]
         if let kd { cells["kd"] = CellValues(values: [kd]); cells["delta"] = CellValues(values: [kd - baseline]) }
-        return TableResult(table: 98, title: "t", scale: "ci", seeds: 1, cells: ["r": cells], runKeys: [:], claims: [],
+        return TableResult(table: 98, title: "t", scale: .ci, seeds: 1, cells: ["r": cells], runKeys: [:], claims: [],
                            wallSeconds: 1, environment: [:])
     }
 
@@ -60,7 +61,7 @@ final class RegressionCheckTests: XCTestCase {
         for n in numbers {
             let path = root.appendingPathComponent(String(format: "tables/expected/table%02d.json", n)).path
             let r = try RegressionCheck.load(path)
-            XCTAssertEqual(r.scale, "ci", path)
+            XCTAssertEqual(r.scale, .ci, path)
             XCTAssertEqual(r.table, n, path)
         }
     }

@@ -1,4 +1,5 @@
 import Tables
+import Training
 import Foundation
 import Plot
 import XCTest

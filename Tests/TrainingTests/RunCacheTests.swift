@@ -11,7 +11,7 @@ final class RunCacheTests: XCTestCase {
         let root = NSTemporaryDirectory() + "runcache-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
         addTeardownBlock { try? FileManager.default.removeItem(atPath: root) }
         let config = RunConfig(model: "tiny", split: DataSplit(train: .student, perClass: 1),
-                               strategy: .traditional, epochs: 1, batchSize: 1, seed: 0, scale: "ci")
+                               strategy: .traditional, epochs: 1, batchSize: 1, seed: 0, scale: .ci)
         return (RunCache(root: root), config)
     }
 

@@ -36,7 +36,7 @@ final class TrainerTests: XCTestCase {
         var s = TrainingStrategy.advanced
         s.warmupEpochs = 0.5
         return RunConfig(model: "tiny", split: DataSplit(train: .student, perClass: 20, testPerClass: 20),
-                         strategy: s, epochs: 2, batchSize: 32, seed: 3, scale: "ci")
+                         strategy: s, epochs: 2, batchSize: 32, seed: 3, scale: .ci)
     }
 
     func trainer(_ dir: String, objective: TrainingObjective? = nil) throws -> Trainer {
