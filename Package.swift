@@ -45,7 +45,7 @@ let package = Package(
         .testTarget(name: "DistillTests", dependencies: ["Distill", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments"]),
         .testTarget(name: "DataTests", dependencies: ["Data"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store"], exclude: ["Fixtures"]),
         .testTarget(name: "PlotTests", dependencies: ["Plot"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport"]),
     ],
