@@ -94,7 +94,12 @@ public struct ClaimSpec: Codable {
     public var kind: Kind
     public var cell: String?
     public var than: [String]
+    /// A quote of the paper with its section, table or figure, or "suite expectation" for
+    /// the suite's own readings (counted apart in the report).
+    public var source: String?
     public enum Kind: String, Codable { case greater, allRows = "all_rows", increasing }
+
+    public static let suiteExpectation = "suite expectation"
 }
 
 /// A figure of the table (tables/out/<stem>-<id>.png).
