@@ -4,6 +4,7 @@ import PackageDescription
 // One direction of dependency, bottom to top:
 // CNative/C* -> Tensor -> NN -> Models -> Distill -> Experiments -> scalekd
 // Data, Store and Plot sit beside NN and only need Tensor and their C library.
+// Dense (dense-prediction metrics and canvases) sits on Data and Tensor and nothing above them.
 let package = Package(
     name: "ScaleKD",
     platforms: [.macOS(.v13)],
@@ -27,6 +28,7 @@ let package = Package(
         .target(name: "Data", dependencies: ["Tensor", "CZlib"]),
         .target(name: "Store", dependencies: ["CHDF5"]),
         .target(name: "Plot", dependencies: ["CPNG"]),
+        .target(name: "Dense", dependencies: ["Data", "Tensor"], exclude: ["README.md"]),
         .target(name: "Models", dependencies: ["NN"]),
         .target(name: "Distill", dependencies: ["Models"]),
         .target(name: "Experiments", dependencies: [
@@ -45,6 +47,7 @@ let package = Package(
         .testTarget(name: "DistillTests", dependencies: ["Distill", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments"]),
         .testTarget(name: "DataTests", dependencies: ["Data"]),
+        .testTarget(name: "DenseTests", dependencies: ["Dense"], exclude: ["Fixtures"]),
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
         .testTarget(name: "PlotTests", dependencies: ["Plot"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport"]),
