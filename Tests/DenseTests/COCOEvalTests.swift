@@ -178,6 +178,17 @@ final class COCOEvalTests: XCTestCase {
         assertClose(s.apLarge, 1)
     }
 
+    func testInBucketObjectIsPreferredOverABetterOutOfBucketOne() {
+        // A small object A and a large one B overlap; the prediction has IoU 0.789 with A and
+        // 0.95 with B. In the small bucket it takes A wherever it can (IoU 0.50...0.75, six
+        // thresholds) although B overlaps it more; above 0.75 it takes B and is ignored:
+        // AP_S = 6/10. Over all sizes it takes B: recall 1/2 at precision 1 (51/101).
+        // (pycocotools: [0.50495, 0.50495, 0.50495, 0.6, -1, 1].)
+        let a = box(0, 0, 30, 30), b = box(0, 0, 30, 40)
+        let images = [Image(groundTruth: [gt(0, a, area: 900), gt(0, b, area: 20000)], detections: [dt(0, 0.9, box(0, 0, 30, 38))])]
+        assertStats(summary(images), [51.0 / 101, 51.0 / 101, 51.0 / 101, 0.6, nil, 1])
+    }
+
     func testAtMostOneHundredPredictionsPerImageAndCategory() {
         let o = box(0, 0, 30, 30)
         func images(misses: Int) -> [Image] {
