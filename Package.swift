@@ -5,6 +5,7 @@ import PackageDescription
 // CNative/C* -> Tensor -> NN -> Models -> Distill -> Training -> Tables, Bench -> scalekd
 // Datasets, Store and Plot sit beside NN and only need Tensor and their C library.
 // Each module folder has a README saying what it owns and what it may import.
+// Dense (dense-prediction metrics and canvases) sits on Datasets and Tensor and nothing above them.
 let package = Package(
     name: "ScaleKD",
     platforms: [.macOS(.v13)],
@@ -28,6 +29,7 @@ let package = Package(
         .target(name: "Datasets", dependencies: ["Tensor", "CZlib"]),
         .target(name: "Store", dependencies: ["CHDF5"]),
         .target(name: "Plot", dependencies: ["CPNG"]),
+        .target(name: "Dense", dependencies: ["Datasets", "Tensor"], exclude: ["README.md"]),
         .target(name: "Models", dependencies: ["NN"]),
         .target(name: "Distill", dependencies: ["Models"]),
         .target(name: "Training", dependencies: [
@@ -54,6 +56,7 @@ let package = Package(
         .testTarget(name: "BenchTests", dependencies: ["Bench"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
         .testTarget(name: "StoreTests", dependencies: ["Store"], exclude: ["Fixtures"]),
+        .testTarget(name: "DenseTests", dependencies: ["Dense"], exclude: ["Fixtures"]),
         .testTarget(name: "PlotTests", dependencies: ["Plot"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport"]),
     ],
