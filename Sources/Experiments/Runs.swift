@@ -184,9 +184,14 @@ extension ScaleKDOptions {
         if let v = m.flags["dfm"] { dfm = v }
         if let v = m.flags["tpp"] { tpp = v }
         if let v = m.flags["kd"] { kd = v }
-        if let v = m.options["alpha_spatial"] { alphaSpatial = Float(v) }
-        if let v = m.options["alpha_frequency"] { alphaFrequency = Float(v) }
+        if let v = m.options["alpha_spatial"] { alphaSpatial = [Float(v), Float(v)] }
+        if let v = m.options["alpha_frequency"] { alphaFrequency = [Float(v), Float(v)] }
         if let b = m.options["beta"] { setBeta(Float(b), lambda: Float(m.options["lambda"] ?? 0.14)) }
+        if let v = m.options["alpha_spatial_s3"] { alphaSpatial[0] = Float(v) }
+        if let v = m.options["alpha_spatial_s4"] { alphaSpatial[1] = Float(v) }
+        if let v = m.options["alpha_frequency_s3"] { alphaFrequency[0] = Float(v) }
+        if let v = m.options["alpha_frequency_s4"] { alphaFrequency[1] = Float(v) }
+        if let v = m.flags["teacher_train"] { teacherMode = v ? .train : .eval }
         if let v = m.options["kd_weight"] { kdWeight = Float(v) }
         if let v = m.options["kd_temperature"] { kdTemperature = Float(v) }
         if let v = m.options["softmax_scale"] { softmaxScale = Float(v) }
