@@ -3,8 +3,25 @@ import Models
 import NN
 import Tensor
 
-/// Every switch the paper's ablations turn (METHOD.md; Tables 1, 9 and Figure 4).
-public struct ScaleKDOptions: Codable, Equatable, Sendable {
+/// How the frozen teacher runs while the student trains.
+public enum TeacherMode: String, Codable, Sendable {
+    /// Eval mode: no drop path, the same targets every time (what the paper describes).
+    case eval
+    /// Train mode: the teacher's stochastic depth is active in its stage targets, its
+    /// logits and the TPP pass through its last stage. The released code runs this way in
+    /// effect: ClassificationDistiller puts the teacher in eval mode once
+    /// (mmcls/models/classifiers/distiller.py:52, deep-optimization/ScaleKD) and does not
+    /// override train(), and mmengine's EpochBasedTrainLoop.run_epoch calls
+    /// runner.model.train() at the start of every epoch, which reaches the teacher too.
+    /// The teacher's weights never change in either mode.
+    case train
+}
+
+/// Every switch the paper's ablations turn (METHOD.md; Tables 1, 9 and Figure 4), with
+/// per-stage settings as the released configs give them (one FreqMaskingDistillLossv2 per
+/// distilled stage). Config lines cited below are in deep-optimization/ScaleKD,
+/// configs/distillers/traditional_traning_strategy/.
+public struct ScaleKDOptions: Equatable, Sendable {
     /// Which student stages are distilled (subset of [3, 4]).
     public var stages: [Int] = [3, 4]
     /// Cross Attention Projector; false = FD-style 1x1-conv alignment on the same grid.
@@ -14,23 +31,91 @@ public struct ScaleKDOptions: Codable, Equatable, Sendable {
     /// Teacher Parameter Perception: stage 3 through the frozen teacher's stage 4, and the
     /// stage-4 projector queried by that path's tokens.
     public var tpp = true
-    /// Weights of the spatial and frequency views (released configs: 0.08 and 0.06).
-    public var alphaSpatial: Float = 0.08
-    public var alphaFrequency: Float = 0.06
-    /// Logit KD (weight a also scales CE by 1 - a; temperature T).
+    /// Weight of the spatial view per stage, [stage 3, stage 4]: alpha[0] of each stage's
+    /// loss (swin-l_distill_res50_img_s3_s4.py:27 and :44, 0.08 both).
+    public var alphaSpatial: [Float] = [0.08, 0.08]
+    /// Weight of the frequency view per stage, [stage 3, stage 4]: alpha[1] of each stage's
+    /// loss (swin-l_distill_res50_img_s3_s4.py:27 and :44, 0.06 both; the Swin-S teacher's
+    /// config turns stage 4's off: swin-s_distill_res50_img_s3_s4.py:44, [0.08, 0.00]).
+    public var alphaFrequency: [Float] = [0.06, 0.06]
+    /// Logit KD (weight a also scales CE by 1 - a; temperature T): KDLoss alpha 0.5, temp 1
+    /// (swin-l_distill_res50_img_s3_s4.py:60-61); `kd = False` for the Swin-S teacher
+    /// (swin-s_distill_res50_img_s3_s4.py:13).
     public var kd = true
     public var kdWeight: Float = 0.5
     public var kdTemperature: Float = 1
     public var softmaxScale: Float = 5
+    /// CAP heads per stage, [stage 3, stage 4] (Swin-L 16 and 24:
+    /// swin-l_distill_res50_img_s3_s4.py:36 and :52; Swin-B 8 and 16; Swin-S 3 and 6).
+    /// The default suits the mini teachers' widths.
     public var heads: [Int] = [4, 4]
+    /// Whether the teacher's drop path is active while it produces targets.
+    public var teacherMode: TeacherMode = .eval
 
     public init() {}
 
-    /// The paper's single beta (share of the spatial view) and overall weight lambda:
-    /// alphaSpatial = lambda * beta, alphaFrequency = lambda * (1 - beta).
+    /// The paper's single beta (share of the spatial view) and overall weight lambda, on
+    /// both stages: alphaSpatial = lambda * beta, alphaFrequency = lambda * (1 - beta).
     public mutating func setBeta(_ beta: Float, lambda: Float = 0.14) {
-        alphaSpatial = lambda * beta
-        alphaFrequency = lambda * (1 - beta)
+        alphaSpatial = [lambda * beta, lambda * beta]
+        alphaFrequency = [lambda * (1 - beta), lambda * (1 - beta)]
+    }
+
+    /// Spatial-view weight of stage 3 or 4.
+    public func alphaSpatial(stage: Int) -> Float { alphaSpatial[ScaleKDOptions.slot(stage)] }
+    /// Frequency-view weight of stage 3 or 4.
+    public func alphaFrequency(stage: Int) -> Float { alphaFrequency[ScaleKDOptions.slot(stage)] }
+    /// CAP heads of stage 3 or 4 (each stage its own entry, whichever stages are distilled).
+    public func heads(stage: Int) -> Int { heads[ScaleKDOptions.slot(stage)] }
+
+    static func slot(_ stage: Int) -> Int {
+        precondition(stage == 3 || stage == 4, "ScaleKD distils stages 3 and 4, not \(stage)")
+        return stage - 3
+    }
+}
+
+extension ScaleKDOptions: Codable {
+    // Key names are the property names. Options written before the per-stage fields hold one
+    // number for alphaSpatial/alphaFrequency (read as both stages) and no teacherMode (eval).
+    enum CodingKeys: String, CodingKey {
+        case stages, cap, dfm, tpp, alphaSpatial, alphaFrequency, kd, kdWeight, kdTemperature, softmaxScale, heads, teacherMode
+    }
+
+    public init(from decoder: Decoder) throws {
+        self.init()
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func perStage(_ key: CodingKeys) throws -> [Float]? {
+            if let one = try? c.decodeIfPresent(Float.self, forKey: key) { return [one, one] }
+            return try c.decodeIfPresent([Float].self, forKey: key)
+        }
+        stages = try c.decodeIfPresent([Int].self, forKey: .stages) ?? stages
+        cap = try c.decodeIfPresent(Bool.self, forKey: .cap) ?? cap
+        dfm = try c.decodeIfPresent(Bool.self, forKey: .dfm) ?? dfm
+        tpp = try c.decodeIfPresent(Bool.self, forKey: .tpp) ?? tpp
+        alphaSpatial = try perStage(.alphaSpatial) ?? alphaSpatial
+        alphaFrequency = try perStage(.alphaFrequency) ?? alphaFrequency
+        kd = try c.decodeIfPresent(Bool.self, forKey: .kd) ?? kd
+        kdWeight = try c.decodeIfPresent(Float.self, forKey: .kdWeight) ?? kdWeight
+        kdTemperature = try c.decodeIfPresent(Float.self, forKey: .kdTemperature) ?? kdTemperature
+        softmaxScale = try c.decodeIfPresent(Float.self, forKey: .softmaxScale) ?? softmaxScale
+        heads = try c.decodeIfPresent([Int].self, forKey: .heads) ?? heads
+        teacherMode = try c.decodeIfPresent(TeacherMode.self, forKey: .teacherMode) ?? teacherMode
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(stages, forKey: .stages)
+        try c.encode(cap, forKey: .cap)
+        try c.encode(dfm, forKey: .dfm)
+        try c.encode(tpp, forKey: .tpp)
+        try c.encode(alphaSpatial, forKey: .alphaSpatial)
+        try c.encode(alphaFrequency, forKey: .alphaFrequency)
+        try c.encode(kd, forKey: .kd)
+        try c.encode(kdWeight, forKey: .kdWeight)
+        try c.encode(kdTemperature, forKey: .kdTemperature)
+        try c.encode(softmaxScale, forKey: .softmaxScale)
+        try c.encode(heads, forKey: .heads)
+        try c.encode(teacherMode, forKey: .teacherMode)
     }
 }
 
@@ -54,16 +139,29 @@ public final class Distiller: TrainingObjective {
     let spatialCAP: [Int: CrossAttentionProjector]
     let frequencyCAP: [Int: CrossAttentionProjector]
     let fdConv: [Int: Conv2d]
-    /// FD weight (the authors' FDLoss alpha is not published; 1 keeps it on the CE scale).
-    public var fdWeight: Float = 1
-    /// DKD / DIST hyper-parameters (their ImageNet settings: mdistiller's DKD alpha 0.5,
-    /// beta 0.5, T 1; DIST beta 1, gamma 1, tau 1).
-    public var dkdAlpha: Float = 0.5, dkdBeta: Float = 0.5, dkdTemperature: Float = 1
+    /// FD weight: the FD term is alpha_fd * sum((norm(S') - norm(T))^2) / N with alpha_fd =
+    /// 0.08, the authors' FD config (lusilili/UFD-KD, the authors' development repository of
+    /// this code: configs/distillers/swin/fd_swin-s_distill_res50_img_s3_s4.py:28,
+    /// `alpha_fd=0.08`, for their FDLoss, mmcls/models/dis_losses/fd.py in ScaleKD).
+    public var fdWeight: Float = 0.08
+    /// DKD (Zhao et al., CVPR 2022) at its ImageNet setting: TCKD weight alpha 1.0 (mdistiller
+    /// mdistiller/engine/cfg.py, CFG.DKD.ALPHA, which the ImageNet configs keep), NCKD weight
+    /// beta 0.5 and T 1 (mdistiller configs/imagenet/r34_r18/dkd.yaml:28-29). CIFAR-100 uses
+    /// beta 8, T 4 (LogitLoss.dkd's defaults); ResNet-50 -> MobileNet-V1 uses beta 2.0
+    /// (configs/imagenet/r50_mv1/dkd.yaml:28). mdistiller's DKD warm-up ramp (1 epoch on
+    /// ImageNet, reached at the first epoch) is not modelled.
+    public var dkdAlpha: Float = 1, dkdBeta: Float = 0.5, dkdTemperature: Float = 1
+    /// DIST (Huang et al., NeurIPS 2022) at its ImageNet setting: inter-class weight beta 1,
+    /// intra-class weight gamma 1, tau 1 (paper Sec. 4 / appendix; the defaults of the
+    /// official loss, hunto/image_classification_sota lib/models/losses/dist_kd.py
+    /// `DIST(beta=1.0, gamma=1.0, tau=1.0)`). CIFAR-100 uses beta = gamma = 2, tau 4.
     public var distBeta: Float = 1, distGamma: Float = 1, distTemperature: Float = 1
 
     public init(teacher: TeacherModel, student: ImageClassifier, kind: MethodKind, options: ScaleKDOptions = .init(),
                 labelSmoothing: Float = 0, rng: inout RandomGenerator) {
         teacher.freeze()
+        // Between training steps the teacher is in eval mode; `losses` switches it to train
+        // mode for the step when options.teacherMode == .train.
         teacher.setTraining(false)
         self.teacher = teacher
         self.student = student
@@ -75,12 +173,12 @@ public final class Distiller: TrainingObjective {
         let tGrid = teacher.stageGrids, tWidth = teacher.stageChannels
         let sGrid = student.stageGrids, sWidth = student.stageChannels
         if kind == .scalekd {
-            for (i, stage) in options.stages.enumerated() {
+            for stage in options.stages {
                 let s = stage - 1
                 // With TPP every projector aims at the teacher's stage-3 input (stage-3 path) or
                 // stage-4 output; without it each stage aims at the teacher's same stage.
                 let target = options.tpp && stage == 3 ? 2 : s
-                let heads = options.heads[min(i, options.heads.count - 1)]
+                let heads = options.heads(stage: stage)
                 let selfQuery = !(options.tpp && stage == 4 && options.stages.contains(3))
                 func make(_ rng: inout RandomGenerator) -> CrossAttentionProjector {
                     CrossAttentionProjector(studentChannels: sWidth[s], studentGrid: (sGrid[s], sGrid[s]),
@@ -99,7 +197,9 @@ public final class Distiller: TrainingObjective {
                     members.append(("align_s\(stage)", fd[stage]!))
                 }
             }
-        } else if kind == .fd {
+        } else if kind == .fd && sWidth[3] != tWidth[3] {
+            // FDLoss builds its 1x1 connector only when the widths differ
+            // (deep-optimization/ScaleKD mmcls/models/dis_losses/fd.py:25-28).
             fd[4] = Conv2d(sWidth[3], tWidth[3], kernel: 1, rng: &rng)
             members.append(("align_s4", fd[4]!))
         }
@@ -107,42 +207,67 @@ public final class Distiller: TrainingObjective {
         frequencyCAP = fr
         fdConv = fd
         projectors = ModuleGroup(members)
-        trainable = ModuleGroup([("student", student), ("projectors", projectors)])
+        var trainableMembers: [(String, Module)] = [("student", student), ("projectors", projectors)]
+        // A teacher with live drop path draws from its own stream, restarted with the
+        // student's at every step (no tensors, so checkpoints are unchanged).
+        if options.teacherMode == .train { trainableMembers.append(("teacher_stream", TeacherStreamRelay(teacher))) }
+        trainable = ModuleGroup(trainableMembers)
     }
 
     public func losses(images: Tensor, labels: [Int], softLabels: Tensor?) -> [(name: String, value: Tensor)] {
+        // The teacher's mode holds for the whole step: its targets, logits and the TPP pass.
+        teacher.setTraining(options.teacherMode == .train)
+        defer { teacher.setTraining(false) }
         let s = student.stageFeatures(images)
-        let t = withoutGrad { teacher.stageFeatures(images) }
-        let ce = crossEntropyTerm(s.logits, labels: labels, softLabels: softLabels, smoothing: labelSmoothing)
-        var terms: [(name: String, value: Tensor)] = []
-        let useKD = kind == .kd || (kind == .scalekd && options.kd)
-        if useKD {
-            terms.append(("ce", ce * (1 - options.kdWeight)))
-            terms.append(("kd", LogitLoss.kd(student: s.logits, teacher: t.logits, temperature: options.kdTemperature) * options.kdWeight))
-        } else {
-            terms.append(("ce", ce))
-        }
+        let t = teacherOutputs(images)
+        var terms = logitTerms(studentLogits: s.logits, teacherLogits: t.logits, labels: labels, softLabels: softLabels)
         switch kind {
-        case .baseline, .kd:
+        case .baseline, .kd, .dkd, .dist:
             break
-        case .dkd:
-            terms.append(("dkd", LogitLoss.dkd(student: s.logits, teacher: t.logits, labels: labels, alpha: dkdAlpha,
-                                               beta: dkdBeta, temperature: dkdTemperature)))
-        case .dist:
-            terms.append(("dist", LogitLoss.dist(student: s.logits, teacher: t.logits, beta: distBeta, gamma: distGamma,
-                                                 temperature: distTemperature)))
         case .fd:
-            terms.append(("fd", fdTerm(student: s.stages[3], teacher: t.stages[3], conv: fdConv[4]!) * fdWeight))
+            terms.append(("fd", fdTerm(student: s.stages[3], teacher: t.stages[3], conv: fdConv[4]) * fdWeight))
         case .scalekd:
             terms += featureTerms(studentStages: s.stages, teacherStages: t.stages)
         }
         return terms
     }
 
-    /// FD: 1x1-conv alignment, pooled to the teacher's grid when the grids differ, then the
+    /// The teacher's stage maps and logits as constants, in whatever mode the teacher is in
+    /// (`losses` sets it from options.teacherMode).
+    public func teacherOutputs(_ images: Tensor) -> StageOutputs {
+        withoutGrad { teacher.stageFeatures(images) }
+    }
+
+    /// The logit terms of the method: CE (scaled by 1 - a when logit KD is on), KD, DKD or
+    /// DIST. Public for the golden-fixture test, which feeds stored logits.
+    public func logitTerms(studentLogits: Tensor, teacherLogits: Tensor, labels: [Int],
+                           softLabels: Tensor?) -> [(name: String, value: Tensor)] {
+        let ce = crossEntropyTerm(studentLogits, labels: labels, softLabels: softLabels, smoothing: labelSmoothing)
+        var terms: [(name: String, value: Tensor)] = []
+        let useKD = kind == .kd || (kind == .scalekd && options.kd)
+        if useKD {
+            terms.append(("ce", ce * (1 - options.kdWeight)))
+            terms.append(("kd", LogitLoss.kd(student: studentLogits, teacher: teacherLogits, temperature: options.kdTemperature)
+                * options.kdWeight))
+        } else {
+            terms.append(("ce", ce))
+        }
+        if kind == .dkd {
+            terms.append(("dkd", LogitLoss.dkd(student: studentLogits, teacher: teacherLogits, labels: labels, alpha: dkdAlpha,
+                                               beta: dkdBeta, temperature: dkdTemperature)))
+        } else if kind == .dist {
+            terms.append(("dist", LogitLoss.dist(student: studentLogits, teacher: teacherLogits, beta: distBeta,
+                                                 gamma: distGamma, temperature: distTemperature)))
+        }
+        return terms
+    }
+
+    /// FD: the student's map through the 1x1 connector when there is one (widths differ),
+    /// average-pooled to the teacher's grid when the grids differ (the authors' FDLoss
+    /// asserts equal grids; pooling lets a 14x14 ViT student meet a 7x7 teacher), then the
     /// normalised spatial loss.
-    func fdTerm(student: Tensor, teacher: Tensor, conv: Conv2d) -> Tensor {
-        var aligned = conv(student)
+    func fdTerm(student: Tensor, teacher: Tensor, conv: Conv2d?) -> Tensor {
+        var aligned = conv.map { $0(student) } ?? student
         if aligned.shape[2] != teacher.shape[2] { aligned = aligned.adaptiveAvgPool2d(teacher.shape[2], teacher.shape[3]) }
         return FeatureLoss.spatial(tokens(of: aligned), tokens(of: teacher))
     }
@@ -152,14 +277,18 @@ public final class Distiller: TrainingObjective {
     public func featureTerms(studentStages sStages: [Tensor], teacherStages tStages: [Tensor]) -> [(name: String, value: Tensor)] {
         guard options.cap else {
             return options.stages.sorted().map { stage in
-                ("s\(stage)_fd", fdTerm(student: sStages[stage - 1], teacher: tStages[stage - 1], conv: fdConv[stage]!) * options.alphaSpatial)
+                ("s\(stage)_fd", fdTerm(student: sStages[stage - 1], teacher: tStages[stage - 1], conv: fdConv[stage]!)
+                    * options.alphaSpatial(stage: stage))
             }
         }
         var terms: [(name: String, value: Tensor)] = []
         for p in projectedStages(studentStages: sStages, teacherStages: tStages) {
-            terms.append(("s\(p.stage)_spatial", FeatureLoss.spatial(p.spatial, p.target) * options.alphaSpatial))
+            terms.append(("s\(p.stage)_spatial", FeatureLoss.spatial(p.spatial, p.target) * options.alphaSpatial(stage: p.stage)))
             if let y = p.frequency {
-                terms.append(("s\(p.stage)_frequency", FeatureLoss.frequency(y, p.target, grid: p.grid) * options.alphaFrequency))
+                // A zero weight (Swin-S's stage 4) keeps the term at 0, as the released loss
+                // does by multiplying with alpha[1] = 0.
+                terms.append(("s\(p.stage)_frequency",
+                              FeatureLoss.frequency(y, p.target, grid: p.grid) * options.alphaFrequency(stage: p.stage)))
             }
         }
         return terms
@@ -208,4 +337,19 @@ public final class Distiller: TrainingObjective {
         }
         return out
     }
+}
+
+/// Restarts the frozen teacher's drop-path streams when the trainer restarts the student's
+/// (teacherMode .train): same (seed, step), so a resumed run draws the same teacher masks.
+/// It holds no tensors and reports no children, so the teacher stays out of the trainable
+/// parameters and the checkpoint.
+final class TeacherStreamRelay: Module, StochasticLayer {
+    private let teacher: TeacherModel
+
+    init(_ teacher: TeacherModel) { self.teacher = teacher }
+
+    override func childModules() -> [(String, Module)] { [] }
+    override func ownTensors() -> [(String, Tensor)] { [] }
+
+    func restartStream(seed: UInt64, step: Int) { teacher.reseedStochasticLayers(seed: seed, step: step) }
 }

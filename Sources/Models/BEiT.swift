@@ -55,10 +55,21 @@ public enum BEiT {
     /// authors run it at, the position table grows to 16x16+1 rows: 304,203,752.
     /// (A BEiT-L/14 with rel-pos tables, layer scale and q/v biases would count
     /// 304,335,336; also within 0.5%, but it is not the checkpoint the authors used.)
+    ///
+    /// Stages and TPP as the authors' patched backbone runs this teacher (their BEiT class,
+    /// which mmcls's EVA-L config builds; lusilili/UFD-KD, the authors' development
+    /// repository, mmcls/models/backbones/beit.py): stage outputs after 0-based blocks
+    /// 8, 12, 16 and 23 (`BEiT.forward`: `index = [8,12,16,23]`), and TPP through blocks
+    /// 22 and 23 (`BEiT.forward_specific_stage(x, 4)`: `for i in range(22,24)`), called by
+    /// ClassificationDistiller.loss (deep-optimization/ScaleKD
+    /// mmcls/models/classifiers/distiller.py, `forward_specific_stage(feat_S_s3_spat, 4)`).
+    /// So TPP starts at block 22 although stage 3 is tapped after block 16. Both end with
+    /// this model's final norm.
     public static func evaLarge14(imageSize: Int) -> ViTConfig {
         ViTConfig(imageSize: imageSize, inputChannels: 3, classes: 1000, patchSize: 14, width: 1024, depth: 24,
                   heads: 16, classToken: true, pooling: .average, absolutePositionEmbedding: true,
-                  relativePositionBias: false, layerScale: nil, qkvBias: .qkv)
+                  relativePositionBias: false, layerScale: nil, qkvBias: .qkv,
+                  tappedBlocks: [8, 12, 16, 23], perceptionBlocks: 2)
     }
 
     /// Mini BEiT-style teacher: 32x32x1, patch 4 -> 8x8 grid, relative position bias

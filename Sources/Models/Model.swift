@@ -6,7 +6,7 @@ import Tensor
 /// CNNs: after each stage. Swin: after each stage's blocks, before the next patch
 /// merging; stage 4 after the final norm. ViT/Mixer: after blocks depth/4, depth/2,
 /// 3*depth/4 and depth (the last one after the final norm), tokens reshaped to the
-/// patch grid.
+/// patch grid; a ViT config may tap other blocks (the paper's BEiT-L teacher).
 public struct StageOutputs {
     public let stages: [Tensor]
     public let logits: Tensor
@@ -32,7 +32,8 @@ public protocol ImageClassifier: Module {
 /// teacher's own last stage on tokens that come from the student's projector.
 public protocol TeacherModel: ImageClassifier {
     /// Runs stage 4 (Swin: patch merging of the stage-3 grid, stage-4 blocks, final
-    /// norm; plain ViT: its last depth/4 blocks and final norm) on a stage-3-shaped map
+    /// norm; plain ViT: its last depth/4 blocks, or the config's `perceptionBlocks`, and
+    /// final norm) on a stage-3-shaped map
     /// [N, C3, H3, W3]; returns the stage-4 map exactly as `stageFeatures` gives it.
     /// Differentiable with respect to its input; frozen weights stay untouched.
     func forwardLastStage(_ stage3: Tensor) -> Tensor

@@ -274,6 +274,16 @@ public enum Swin {
                    patchPadding: 1, dropPathRate: 0.1, inputSize: 32, inputChannels: 1, classes: 10)
     }
 
+    /// The paper's Swin-L teacher. Drop path 0.1 as the released code builds it: the
+    /// teacher config (configs/swin_transformer/swin-large_16xb64_in1k.py) takes its model
+    /// from configs/_base_/models/swin_transformer/large_224.py, whose backbone sets no
+    /// drop_path_rate (lusilili/UFD-KD, line 5), so SwinTransformer's default 0.1 applies
+    /// (deep-optimization/ScaleKD mmcls/models/backbones/swin_transformer.py,
+    /// SwinTransformer.__init__ `drop_path_rate=0.1`). It only acts with
+    /// ScaleKDOptions.teacherMode == .train.
+    public static let large = SwinConfig(embedDim: 192, depths: [2, 2, 18, 2], heads: [6, 12, 24, 48], window: 7,
+                                         dropPathRate: 0.1)
+
     public static var presets: [ModelPreset] {
         [
             // Paper models at 224 px, window 7; drop path of the official configs (T/S trained
@@ -284,8 +294,7 @@ public enum Swin {
                    paperParamsM: 49.61, paperGFLOPs: 8.52, isTeacher: true),
             preset("swin-b", SwinConfig(embedDim: 128, depths: [2, 2, 18, 2], heads: [4, 8, 16, 32], window: 7, dropPathRate: 0.2),
                    paperParamsM: 87.77, paperGFLOPs: 15.14, isTeacher: true),
-            preset("swin-l", SwinConfig(embedDim: 192, depths: [2, 2, 18, 2], heads: [6, 12, 24, 48], window: 7, dropPathRate: 0.2),
-                   paperParamsM: 196.53, paperGFLOPs: 34.04, isTeacher: true),
+            preset("swin-l", large, paperParamsM: 196.53, paperGFLOPs: 34.04, isTeacher: true),
             // Minis, sized for 2 CPU cores. Stage 1 (32x32 = 1024 tokens) dominates the time
             // of everything but the matmuls, so it has one block (no shifted window there)
             // and the narrowest width; depth goes to the cheap 8x8 and 4x4 stages. As in the

@@ -9,9 +9,10 @@ import Tensor
 // gamma_2}, norm, head.
 //
 // Stages (ScaleKD's patched mmcls backbone, index=[d/4-1, d/2-1, 3d/4-1, d-1]):
-// the token sequence after blocks d/4, d/2, 3d/4 and d, the last one after the
-// final norm; the class token (if any) is dropped and the patch tokens are
-// reshaped to the patch grid [N, C, g, g].
+// by default the token sequence after blocks d/4, d/2, 3d/4 and d, the last one
+// after the final norm; a config may name other blocks (`tappedBlocks`, as the
+// authors' BEiT-L/EVA teacher does). The class token (if any) is dropped and the
+// patch tokens are reshaped to the patch grid [N, C, g, g].
 
 /// How logits are read from the final (normed) tokens.
 public enum ViTPooling: String, Codable, Sendable {
@@ -53,11 +54,18 @@ public struct ViTConfig: Codable, Equatable, Sendable {
     public var qkvBias: QKVBias
     /// Stochastic depth, rising linearly over the blocks to this rate (0 = off).
     public var dropPathRate: Float
+    /// 0-based indices of the blocks whose outputs are stages 1-4 (the last one after the
+    /// final norm); nil = blocks d/4-1, d/2-1, 3d/4-1, d-1.
+    public var tappedBlocks: [Int]?
+    /// How many trailing blocks Teacher Parameter Perception runs (then the final norm);
+    /// nil = d/4, the blocks of stage 4.
+    public var perceptionBlocks: Int?
 
     public init(imageSize: Int, inputChannels: Int, classes: Int, patchSize: Int, width: Int, depth: Int,
                 heads: Int, mlpRatio: Int = 4, classToken: Bool, pooling: ViTPooling = .average,
                 absolutePositionEmbedding: Bool = true, relativePositionBias: Bool = false,
-                layerScale: Float? = nil, qkvBias: QKVBias = .qkv, dropPathRate: Float = 0) {
+                layerScale: Float? = nil, qkvBias: QKVBias = .qkv, dropPathRate: Float = 0,
+                tappedBlocks: [Int]? = nil, perceptionBlocks: Int? = nil) {
         precondition(imageSize % patchSize == 0, "image size \(imageSize) is not a multiple of patch \(patchSize)")
         precondition(depth % 4 == 0, "depth \(depth) must split into 4 stages")
         precondition(width % heads == 0, "width \(width) not divisible by \(heads) heads")
@@ -68,11 +76,19 @@ public struct ViTConfig: Codable, Equatable, Sendable {
         self.absolutePositionEmbedding = absolutePositionEmbedding
         self.relativePositionBias = relativePositionBias; self.layerScale = layerScale
         self.qkvBias = qkvBias; self.dropPathRate = dropPathRate
+        if let tappedBlocks {
+            precondition(tappedBlocks.count == 4 && tappedBlocks == tappedBlocks.sorted() && tappedBlocks.last == depth - 1,
+                         "tapped blocks \(tappedBlocks): four ascending indices ending at the last block \(depth - 1)")
+        }
+        if let perceptionBlocks { precondition((1...depth).contains(perceptionBlocks), "TPP blocks \(perceptionBlocks) of \(depth)") }
+        self.tappedBlocks = tappedBlocks; self.perceptionBlocks = perceptionBlocks
     }
 
     public var grid: Int { imageSize / patchSize }
-    /// Blocks after which stages 1-4 end.
-    public var stageEnds: [Int] { [depth / 4, depth / 2, 3 * depth / 4, depth] }
+    /// Numbers of blocks after which stages 1-4 end (tapped block index + 1).
+    public var stageEnds: [Int] { tappedBlocks.map { $0.map { $0 + 1 } } ?? [depth / 4, depth / 2, 3 * depth / 4, depth] }
+    /// Index of the first block `forwardLastStage` runs.
+    public var perceptionStart: Int { depth - (perceptionBlocks ?? depth / 4) }
 }
 
 /// Non-overlapping patches to tokens: a stride-p conv, then [N, C, g, g] -> [N, g*g, C].
@@ -269,7 +285,8 @@ public final class VisionTransformer: Module, TeacherModel, StochasticLayer {
         return logits(fromNormed: norm(t))
     }
 
-    /// The last depth/4 blocks and the final norm on a stage-3 map [N, C, g, g].
+    /// The last `perceptionBlocks` blocks (default depth/4) and the final norm on a
+    /// stage-3 map [N, C, g, g].
     ///
     /// The map holds patch tokens only (as does the ScaleKD projector's output that
     /// TPP feeds in), so the blocks run without a class token. For a model without a
@@ -279,7 +296,7 @@ public final class VisionTransformer: Module, TeacherModel, StochasticLayer {
     /// contribution to attention.
     public func forwardLastStage(_ stage3: Tensor) -> Tensor {
         var t = mapToTokens(stage3)
-        for block in blocks[config.stageEnds[2]...] { t = block(t, rng: &_drops.rng) }
+        for block in blocks[config.perceptionStart...] { t = block(t, rng: &_drops.rng) }
         return tokensToMap(norm(t), grid: config.grid)
     }
 }

@@ -118,20 +118,31 @@ public struct MethodFlags: Codable, Equatable, Sendable {
     /// Which student stages are distilled.
     public var stage3: Bool?
     public var stage4: Bool?
+    /// The teacher in train mode (its stochastic depth active in targets, logits and the TPP
+    /// pass), as the released training loop effectively runs it; off: eval mode.
+    public var teacherTrain: Bool?
 
-    public init(cap: Bool? = nil, dfm: Bool? = nil, tpp: Bool? = nil, kd: Bool? = nil, stage3: Bool? = nil, stage4: Bool? = nil) {
+    public init(cap: Bool? = nil, dfm: Bool? = nil, tpp: Bool? = nil, kd: Bool? = nil, stage3: Bool? = nil, stage4: Bool? = nil,
+                teacherTrain: Bool? = nil) {
         self.cap = cap; self.dfm = dfm; self.tpp = tpp; self.kd = kd; self.stage3 = stage3; self.stage4 = stage4
+        self.teacherTrain = teacherTrain
     }
 
     public static let keys = CodingKeys.allCases.map(\.rawValue)
-    public enum CodingKeys: String, CodingKey, CaseIterable { case cap, dfm, tpp, kd, stage3, stage4 }
+    public enum CodingKeys: String, CodingKey, CaseIterable {
+        case cap, dfm, tpp, kd, stage3, stage4, teacherTrain = "teacher_train"
+    }
 }
 
 /// A method's weights and sizes (a spec's `options:`); nil = the method's default.
 public struct MethodOptions: Codable, Equatable, Sendable {
-    /// Weights of DFM's spatial and frequency views on both stages, or per stage.
+    /// Weights of DFM's spatial and frequency views on both stages, then per stage.
     public var alphaSpatial: Double?
     public var alphaFrequency: Double?
+    public var alphaSpatialS3: Double?
+    public var alphaSpatialS4: Double?
+    public var alphaFrequencyS3: Double?
+    public var alphaFrequencyS4: Double?
     /// Figure 4's beta (share of the spatial view) with overall weight lambda (default 0.14).
     public var beta: Double?
     public var lambda: Double?
@@ -154,6 +165,8 @@ public struct MethodOptions: Codable, Equatable, Sendable {
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
         case alphaSpatial = "alpha_spatial", alphaFrequency = "alpha_frequency", beta, lambda
+        case alphaSpatialS3 = "alpha_spatial_s3", alphaSpatialS4 = "alpha_spatial_s4"
+        case alphaFrequencyS3 = "alpha_frequency_s3", alphaFrequencyS4 = "alpha_frequency_s4"
         case kdWeight = "kd_weight", kdTemperature = "kd_temperature", softmaxScale = "softmax_scale"
         case headsS3 = "heads_s3", headsS4 = "heads_s4"
     }
@@ -165,6 +178,10 @@ public struct MethodOptions: Codable, Equatable, Sendable {
         switch CodingKeys(rawValue: key) {
         case .alphaSpatial: return alphaSpatial
         case .alphaFrequency: return alphaFrequency
+        case .alphaSpatialS3: return alphaSpatialS3
+        case .alphaSpatialS4: return alphaSpatialS4
+        case .alphaFrequencyS3: return alphaFrequencyS3
+        case .alphaFrequencyS4: return alphaFrequencyS4
         case .beta: return beta
         case .lambda: return lambda
         case .kdWeight: return kdWeight
@@ -179,7 +196,9 @@ public struct MethodOptions: Codable, Equatable, Sendable {
     /// Range checks, one message per bad value.
     public func problems() -> [String] {
         var out: [String] = []
-        for (k, v) in [("alpha_spatial", alphaSpatial), ("alpha_frequency", alphaFrequency), ("lambda", lambda),
+        for (k, v) in [("alpha_spatial", alphaSpatial), ("alpha_frequency", alphaFrequency), ("alpha_spatial_s3", alphaSpatialS3),
+                       ("alpha_spatial_s4", alphaSpatialS4), ("alpha_frequency_s3", alphaFrequencyS3),
+                       ("alpha_frequency_s4", alphaFrequencyS4), ("lambda", lambda),
                        ("kd_temperature", kdTemperature), ("softmax_scale", softmaxScale)] {
             if let v, !(v.isFinite && v >= 0) { out.append("\(k) must be a finite number >= 0 (got \(v))") }
         }

@@ -160,9 +160,14 @@ extension ScaleKDOptions {
         if let v = f.dfm { dfm = v }
         if let v = f.tpp { tpp = v }
         if let v = f.kd { kd = v }
-        if let v = o.alphaSpatial { alphaSpatial = Float(v) }
-        if let v = o.alphaFrequency { alphaFrequency = Float(v) }
+        if let v = f.teacherTrain { teacherMode = v ? .train : .eval }
+        if let v = o.alphaSpatial { alphaSpatial = [Float(v), Float(v)] }
+        if let v = o.alphaFrequency { alphaFrequency = [Float(v), Float(v)] }
         if let b = o.beta { setBeta(Float(b), lambda: Float(o.lambda ?? 0.14)) }
+        if let v = o.alphaSpatialS3 { alphaSpatial[0] = Float(v) }
+        if let v = o.alphaSpatialS4 { alphaSpatial[1] = Float(v) }
+        if let v = o.alphaFrequencyS3 { alphaFrequency[0] = Float(v) }
+        if let v = o.alphaFrequencyS4 { alphaFrequency[1] = Float(v) }
         if let v = o.kdWeight { kdWeight = Float(v) }
         if let v = o.kdTemperature { kdTemperature = Float(v) }
         if let v = o.softmaxScale { softmaxScale = Float(v) }

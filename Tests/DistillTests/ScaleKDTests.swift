@@ -61,8 +61,10 @@ final class ScaleKDTests: XCTestCase {
     func testBetaMapsToBothWeights() {
         var o = ScaleKDOptions()
         o.setBeta(0.08 / 0.14)
-        XCTAssertEqual(o.alphaSpatial, 0.08, accuracy: 1e-6)
-        XCTAssertEqual(o.alphaFrequency, 0.06, accuracy: 1e-6)
+        for stage in [3, 4] {
+            XCTAssertEqual(o.alphaSpatial(stage: stage), 0.08, accuracy: 1e-6)
+            XCTAssertEqual(o.alphaFrequency(stage: stage), 0.06, accuracy: 1e-6)
+        }
     }
 
     /// After an optimisation step the teacher is bit-identical, and the student's stage-3
