@@ -24,27 +24,27 @@ let package = Package(
         .systemLibrary(name: "CPNG", pkgConfig: "libpng"),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib"),
 
-        .target(name: "Tensor", dependencies: ["CNative", "CFFTW"]),
-        .target(name: "NN", dependencies: ["Tensor"]),
-        .target(name: "Datasets", dependencies: ["Tensor", "CZlib"]),
-        .target(name: "Store", dependencies: ["CHDF5"]),
-        .target(name: "Plot", dependencies: ["CPNG"]),
+        .target(name: "Tensor", dependencies: ["CNative", "CFFTW"], exclude: ["README.md"]),
+        .target(name: "NN", dependencies: ["Tensor"], exclude: ["README.md"]),
+        .target(name: "Datasets", dependencies: ["Tensor", "CZlib"], exclude: ["README.md"]),
+        .target(name: "Store", dependencies: ["CHDF5"], exclude: ["README.md"]),
+        .target(name: "Plot", dependencies: ["CPNG"], exclude: ["README.md"]),
         .target(name: "Dense", dependencies: ["Datasets", "Tensor"], exclude: ["README.md"]),
-        .target(name: "Models", dependencies: ["NN"]),
-        .target(name: "Distill", dependencies: ["Models"]),
+        .target(name: "Models", dependencies: ["NN"], exclude: ["README.md"]),
+        .target(name: "Distill", dependencies: ["Models"], exclude: ["README.md"]),
         .target(name: "Training", dependencies: [
             "Distill", "Datasets", "Store", "Plot",
             .product(name: "Yams", package: "Yams"),
-        ]),
+        ], exclude: ["README.md"]),
         .target(name: "Tables", dependencies: [
             "Training",
             .product(name: "Yams", package: "Yams"),
-        ]),
-        .target(name: "Bench", dependencies: ["Training"]),
+        ], exclude: ["README.md"]),
+        .target(name: "Bench", dependencies: ["Training"], exclude: ["README.md"]),
         .executableTarget(name: "scalekd", dependencies: [
             "Tables", "Bench",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        ], exclude: ["README.md"]),
 
         // Shared test helpers (gradient checks, fixtures); only test targets depend on it.
         .target(name: "TestSupport", dependencies: ["Tensor", "Store"]),

@@ -2,7 +2,7 @@ import Foundation
 import NN
 import Tensor
 
-/// Cross Attention Projector (CAP, METHOD.md section 1): turns a student feature map
+/// Cross Attention Projector (CAP, docs/method.md section 1): turns a student feature map
 /// [N, Cs, H, W] into teacher-like tokens [N, Hq*Wq, Ct] by cross-attention from
 /// queries on the teacher's grid. Names follow the authors' `AttentionProjector`.
 public final class CrossAttentionProjector: Module {

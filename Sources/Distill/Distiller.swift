@@ -17,7 +17,7 @@ public enum TeacherMode: String, Codable, Sendable {
     case train
 }
 
-/// Every switch the paper's ablations turn (METHOD.md; Tables 1, 9 and Figure 4), with
+/// Every switch the paper's ablations turn (docs/method.md; Tables 1, 9 and Figure 4), with
 /// per-stage settings as the released configs give them (one FreqMaskingDistillLossv2 per
 /// distilled stage). Config lines cited below are in deep-optimization/ScaleKD,
 /// configs/distillers/traditional_traning_strategy/.

@@ -1,7 +1,7 @@
 import Foundation
 import Tensor
 
-/// Feature-mimicking losses of ScaleKD's DFM and of FD (METHOD.md sections 2 and 5).
+/// Feature-mimicking losses of ScaleKD's DFM and of FD (docs/method.md sections 2 and 5).
 /// Inputs are token tensors [N, L, C] with L = H * W in row-major grid order.
 public enum FeatureLoss {
     /// sum over positions of || x/|x| - y/|y| ||^2 over channels, divided by N.

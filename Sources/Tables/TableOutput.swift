@@ -59,7 +59,7 @@ public struct TableOutput {
         var lines: [String] = []
         let scaleNote = result.scale == .paper
             ? "Scale: paper."
-            : "Scale: \(result.scale). A small-scale analog on Fashion-MNIST with mini models (DESIGN.md), not the paper's ImageNet number; compare directions and gaps, not values."
+            : "Scale: \(result.scale). A small-scale analog on Fashion-MNIST with mini models (docs/analog.md), not the paper's ImageNet number; compare directions and gaps, not values."
         lines.append("> \(scaleNote)")
         lines.append("")
         lines.append("# Table \(spec.table): \(spec.title)")

@@ -93,13 +93,15 @@ public final class TableRunner {
             epochs = scaled(run.epochs, plan.epochsScale) ?? plan.pretrainEpochs ?? epochs
         }
         let kind = MethodKind(rawValue: run.method)!  // TableSpec.validate checked it
-        let method = MethodConfig(name: kind, options: run.options ?? .init(), flags: run.flags ?? .init())
+        let student = run.student ?? row.models["student"]!, teacher = run.teacher ?? row.models["teacher"]
+        var method = MethodConfig(name: kind, options: run.options ?? .init(), flags: run.flags ?? .init())
+        if let teacher { method = try TeacherSettings.committed().resolved(method, teacher: teacher, student: student) }
         let isBaseline = kind == .baseline
         var initKey: String? = nil
         if let from = run.initFrom { initKey = try config(row: row, column: from, seed: seed).key }
-        return RunConfig(model: run.student ?? row.models["student"]!, split: split, strategy: strategy, epochs: epochs,
+        return RunConfig(model: student, split: split, strategy: strategy, epochs: epochs,
                          batchSize: plan.batchSize ?? 64, seed: UInt64(seed),
-                         method: isBaseline ? nil : method, teacher: isBaseline ? nil : (run.teacher ?? row.models["teacher"]),
+                         method: isBaseline ? nil : method, teacher: isBaseline ? nil : teacher,
                          initFrom: initKey, scale: scale)
     }
 

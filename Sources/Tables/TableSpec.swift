@@ -100,6 +100,10 @@ public struct ClaimSpec: Codable {
     public enum Kind: String, Codable { case greater, allRows = "all_rows", increasing }
 
     public static let suiteExpectation = "suite expectation"
+
+    public init(id: String, statement: String, kind: Kind, cell: String?, than: [String], source: String? = nil) {
+        self.id = id; self.statement = statement; self.kind = kind; self.cell = cell; self.than = than; self.source = source
+    }
 }
 
 /// A figure of the table (tables/out/<stem>-<id>.png).
@@ -122,13 +126,6 @@ public struct FigureSpec: Codable {
     public var points: Int?
 
     public static let line = "line", distanceScatter = "distance_scatter"
-}
-
-public struct SpecError: Error, CustomStringConvertible {
-    public let file: String
-    public let line: Int?
-    public let message: String
-    public var description: String { "\(file)\(line.map { ":\($0)" } ?? ""): \(message)" }
 }
 
 extension TableSpec {
@@ -155,77 +152,14 @@ extension TableSpec {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw SpecError(file: path, line: nil, message: "cannot read the file")
         }
-        let spec: TableSpec
-        do {
-            spec = try YAMLDecoder().decode(TableSpec.self, from: text)
-        } catch let e as YamlError {
-            throw SpecError(file: path, line: nil, message: "not valid YAML: \(e)")
-        } catch let e as DecodingError {
-            let (path2, msg) = describe(e)
-            throw SpecError(file: path, line: line(of: path2, in: text), message: msg)
-        }
+        let spec = try StrictYAML.decode(TableSpec.self, from: text, file: path)
         try spec.validate(file: path, text: text)
-        try rejectUnknownKeys(of: spec, file: path, text: text)
         let stem = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
         if let n = Int(stem.filter(\.isNumber)), stem.hasPrefix("table"), n != spec.table {
-            throw SpecError(file: path, line: line(of: [], in: text, key: "table"),
+            throw SpecError(file: path, line: StrictYAML.line(ofTopLevelKey: "table", in: text),
                             message: "the spec says table \(spec.table) but the file is \(stem).yaml: a run would write table \(spec.table)'s outputs")
         }
         return spec
-    }
-
-    /// Every key of the YAML must be one the spec format knows: the decoded spec is encoded
-    /// again and the two trees compared, so a misspelt key (`batchsize:`) is an error with
-    /// its line instead of a silently ignored setting.
-    static func rejectUnknownKeys(of spec: TableSpec, file: String, text: String) throws {
-        guard let root = try? Yams.compose(yaml: text),
-              let encoded = try? JSONSerialization.jsonObject(with: JSONEncoder().encode(spec)) else { return }
-        func walk(_ node: Node, _ value: Any, _ path: String) throws {
-            if let mapping = node.mapping {
-                let object = value as? [String: Any] ?? [:]
-                for (k, v) in mapping {
-                    guard let key = k.string else { continue }
-                    guard let sub = object[key] else {
-                        let known = object.keys.sorted().joined(separator: ", ")
-                        throw SpecError(file: file, line: k.mark.map { $0.line },
-                                        message: "unknown key '\(key)'\(path.isEmpty ? "" : " in \(path)")\(known.isEmpty ? "" : " (known here: \(known); see tables/README.md)")")
-                    }
-                    try walk(v, sub, path.isEmpty ? key : path + "." + key)
-                }
-            } else if let seq = node.sequence, let array = value as? [Any] {
-                for (i, item) in seq.enumerated() where i < array.count { try walk(item, array[i], "\(path).\(i)") }
-            }
-        }
-        try walk(root, encoded, "")
-    }
-
-    static func line(of path: [CodingKey], in text: String, key: String) -> Int? {
-        guard let node = try? Yams.compose(yaml: text), let m = node.mapping else { return nil }
-        return m.first(where: { $0.key.string == key })?.key.mark?.line
-    }
-
-    static func describe(_ e: DecodingError) -> ([CodingKey], String) {
-        func keys(_ p: [CodingKey]) -> String { p.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".") }
-        switch e {
-        case let .keyNotFound(k, c): return (c.codingPath, "missing key '\(k.stringValue)' in \(keys(c.codingPath).isEmpty ? "the spec" : keys(c.codingPath))")
-        case let .typeMismatch(_, c): return (c.codingPath, "wrong type at \(keys(c.codingPath)): \(c.debugDescription)")
-        case let .valueNotFound(_, c): return (c.codingPath, "missing value at \(keys(c.codingPath))")
-        case let .dataCorrupted(c): return (c.codingPath, "invalid value at \(keys(c.codingPath)): \(c.debugDescription)")
-        @unknown default: return ([], "\(e)")
-        }
-    }
-
-    /// The line of the deepest node of `path` that exists.
-    static func line(of path: [CodingKey], in text: String) -> Int? {
-        guard var node = try? Yams.compose(yaml: text) else { return nil }
-        var line = node.mark?.line
-        for key in path {
-            if let i = key.intValue, let seq = node.sequence, i < seq.count { node = seq[i] }
-            else if let m = node.mapping, let v = m[key.stringValue] { node = v }
-            else { break }
-            line = node.mark?.line ?? line
-        }
-        return line
     }
 
     func validate(file: String, text: String) throws {
@@ -236,7 +170,7 @@ extension TableSpec {
                 init?(stringValue: String) { self.init(stringValue) }
                 init?(intValue: Int) { self.init(String(intValue)) }
             }
-            throw SpecError(file: file, line: TableSpec.line(of: path.map(K.init), in: text), message: msg)
+            throw SpecError(file: file, line: StrictYAML.line(of: path.map(K.init), in: text), message: msg)
         }
         let columnIDs = Set(columns.map(\.id))
         if columnIDs.count != columns.count { try fail("duplicate column ids", ["columns"]) }

@@ -38,7 +38,7 @@ public struct TrainingStrategy: Codable, Equatable, Sendable {
     }
 }
 
-/// Which images a run trains and evaluates on (DESIGN.md's small-scale analog).
+/// Which images a run trains and evaluates on (docs/analog.md).
 public struct DataSplit: Codable, Equatable, Sendable {
     public enum Train: String, Codable, Sendable {
         case pretrain   // the 55k training images outside the validation split (the IN-22K analog)

@@ -51,9 +51,12 @@ public struct RunRequest {
         if let images = split.trainImageCount, batch > images {
             throw InputError("--batch-size \(batch) is larger than the \(images) training images: with the last partial batch dropped, no step would run")
         }
+        var method: MethodConfig? = nil
+        if kind != .baseline, let teacher {
+            method = try TeacherSettings.committed().resolved(MethodConfig(name: kind), teacher: teacher, student: model)
+        }
         return RunConfig(model: model, split: split, strategy: s, epochs: epochs, batchSize: batch, seed: seed,
-                         method: kind == .baseline ? nil : MethodConfig(name: kind), teacher: kind == .baseline ? nil : teacher,
-                         scale: scale)
+                         method: method, teacher: kind == .baseline ? nil : teacher, scale: scale)
     }
 
     /// A teacher must be a teacher preset (it has a last stage to run TPP through).

@@ -94,7 +94,17 @@ public struct RunCache {
         if !FileManager.default.fileExists(atPath: configPath) {
             try AtomicWrite.write(Data(config.canonicalJSON.utf8), to: configPath)
         }
-        return try body()
+        do {
+            return try body()
+        } catch {
+            // A run that failed before its first checkpoint (bad teacher, bad data, a crash
+            // in set-up) leaves no folder behind; one with a checkpoint keeps it to resume.
+            let fm = FileManager.default
+            if !fm.fileExists(atPath: dir + "/checkpoint.h5") && !fm.fileExists(atPath: dir + "/result.json") {
+                try? fm.removeItem(atPath: dir)
+            }
+            throw error
+        }
     }
 
     /// The cached result, or the result of `train` run under the run's lock. The cache is

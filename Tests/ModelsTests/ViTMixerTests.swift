@@ -129,6 +129,7 @@ final class ViTMixerTests: XCTestCase {
             let p = preset(name)
             var rng = RandomGenerator(seed: 11)
             let model = p.build(&rng)
+            model.setTraining(false)  // two passes must agree: no drop-path draws
             XCTAssertEqual(model.stageGrids, [8, 8, 8, 8], name)
             let x = randomTensor([2, 1, 32, 32], seed: 12, requiresGrad: false)
             let out = withoutGrad { model.stageFeatures(x) }

@@ -16,9 +16,9 @@ final class TableFiguresTests: XCTestCase {
     plan:
       ci: {epochs: 1, seeds: 2}
     rows:
-      - {id: b0, models: {student: resnet-mini}, runs: {top1: {method: scalekd, options: {beta: 0.0}}}}
-      - {id: b1, models: {student: resnet-mini}, runs: {top1: {method: scalekd, options: {beta: 1.0}}}}
-      - {id: b05, models: {student: resnet-mini}, runs: {top1: {method: scalekd, options: {beta: 0.5}}}}
+      - {id: b0, models: {student: resnet-mini, teacher: swin-mini-s}, runs: {top1: {method: scalekd, options: {beta: 0.0}}}}
+      - {id: b1, models: {student: resnet-mini, teacher: swin-mini-s}, runs: {top1: {method: scalekd, options: {beta: 1.0}}}}
+      - {id: b05, models: {student: resnet-mini, teacher: swin-mini-s}, runs: {top1: {method: scalekd, options: {beta: 0.5}}}}
     figures:
       - {id: fig4, kind: line, title: Top-1 against beta, x: beta, rows: [b0, b05, b1], column: top1}
     """

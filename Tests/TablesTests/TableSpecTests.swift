@@ -42,6 +42,8 @@ final class TableSpecTests: XCTestCase {
         runs: {baseline: {method: baseline}}
     """
 
+    var withTeacher: String { valid.replacingOccurrences(of: "{student: resnet-mini}", with: "{student: resnet-mini, teacher: swin-mini-l}") }
+
     func testValidSpecLoads() throws {
         XCTAssertEqual(try TableSpec.load(write(valid)).rows.count, 1)
     }
@@ -53,6 +55,21 @@ final class TableSpecTests: XCTestCase {
             (valid.replacingOccurrences(of: "runs: {baseline:", with: "runs: {nosuch:"), "unknown column 'nosuch'", 12),
             (valid.replacingOccurrences(of: "epochs: 1, seeds: 1", with: "epochs: one, seeds: 1"), "wrong type", 8),
             (valid + "\nclaims:\n  - {id: c, statement: s, kind: greater, cell: r.baseline, than: [x.baseline]}\n", "must be row.column", 14),
+            // Misspelt keys at every level are errors, not silently ignored settings.
+            (valid.replacingOccurrences(of: "source: s\n", with: "source: s\nsorce: s\n"), "unknown key 'sorce'", 4),
+            (valid.replacingOccurrences(of: "epochs: 1, seeds: 1", with: "epochs: 1, seeds: 1, batchsize: 8"), "unknown key 'batchsize' in plan.ci", 8),
+            (valid.replacingOccurrences(of: "{method: baseline}", with: "{method: baseline, epoch: 3}"), "unknown key 'epoch' in rows.0.runs.baseline", 12),
+            (valid.replacingOccurrences(of: "kind: run}", with: "kind: run, rol: x}"), "unknown key 'rol' in columns.1", 6),
+            (withTeacher.replacingOccurrences(of: "{method: baseline}", with: "{method: kd, options: {alpha_spacial: 1}}"), "unknown key 'alpha_spacial'", 12),
+            (withTeacher.replacingOccurrences(of: "{method: baseline}", with: "{method: scalekd, flags: {dfn: false}}"), "unknown key 'dfn'", 12),
+            // Closed sets and ranges.
+            (valid.replacingOccurrences(of: "{method: baseline}", with: "{method: scalekdd}"), "unknown method 'scalekdd' (methods: baseline, kd", 12),
+            (valid.replacingOccurrences(of: "{student: resnet-mini}", with: "{student: resnet-maxi}"), "unknown student model 'resnet-maxi'", 12),
+            (valid.replacingOccurrences(of: "{student: resnet-mini}", with: "{student: resnet-mini, teacher: vit-mini-s}")
+                .replacingOccurrences(of: "{method: baseline}", with: "{method: kd}"), "'vit-mini-s' cannot be a teacher", 12),
+            (valid.replacingOccurrences(of: "epochs: 1, seeds: 1", with: "epochs: -1, seeds: 1"), "epochs must be at least 1 (got -1)", 8),
+            (valid.replacingOccurrences(of: "epochs: 1, seeds: 1", with: "epochs: 1, seeds: 1, batchSize: 0"), "batchSize must be at least 1 (got 0)", 8),
+            (withTeacher.replacingOccurrences(of: "{method: baseline}", with: "{method: scalekd, options: {beta: 2}}"), "beta must be in [0, 1]", 12),
         ]
         for (text, message, line) in cases {
             let path = write(text)
@@ -63,5 +80,20 @@ final class TableSpecTests: XCTestCase {
                 XCTAssertTrue(s.contains(":\(line):"), "expected line \(line) in: \(s)")
             }
         }
+    }
+
+    /// A spec whose table number is not its file's would overwrite another table's outputs.
+    func testTableNumberMustMatchFileName() throws {
+        let dir = NSTemporaryDirectory() + "specs-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/table08.yaml"
+        try valid.replacingOccurrences(of: "table: 99", with: "table: 3").write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try TableSpec.load(path)) { error in
+            XCTAssertTrue("\(error)".contains("the spec says table 3 but the file is table08.yaml"), "\(error)")
+            XCTAssertTrue("\(error)".contains(path + ":1:"), "\(error)")
+        }
+        try valid.write(toFile: dir + "/table99.yaml", atomically: true, encoding: .utf8)
+        XCTAssertEqual(try TableSpec.load(dir + "/table99.yaml").table, 99)
     }
 }
