@@ -2,6 +2,7 @@
 SHELL := /bin/bash
 SCALE ?= small
 JOBS ?= 1
+SEEDS ?=
 SWIFT ?= swift
 PACKAGES := libopenblas-dev libfftw3-dev libpng-dev libhdf5-dev zlib1g-dev dataset-fashion-mnist hdf5-tools pkg-config
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -50,11 +51,12 @@ BENCH_ARGS ?=
 bench: build
 	$(SCALEKD) bench $(BENCH_ARGS)
 
-# Paper tables: `make table3` (small scale), `make table3 SCALE=ci` (tiny).
+# Paper tables: `make table3` (small scale, into tables/out), `make table3 SCALE=ci` (tiny,
+# into tables/ci-out), `make table3 SEEDS=1` (a quick look; outputs say how many seeds).
 $(TABLES): build
-	$(SCALEKD) run $@ --scale $(SCALE) --jobs $(JOBS)
+	$(SCALEKD) run $@ --scale $(SCALE) --jobs $(JOBS) $(if $(SEEDS),--seeds $(SEEDS))
 
-# Pre-train the small-scale teachers on the 60k set (resumable; hours on 2 cores).
+# Pre-train the small-scale teachers on the 55k pre-training set (resumable; hours on 2 cores).
 teachers: build
 	$(SCALEKD) teachers
 

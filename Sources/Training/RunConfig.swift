@@ -74,12 +74,15 @@ public struct RunConfig: Codable, Equatable, Sendable {
     /// Checkpoint to start from (fine-tuning); a path or a run key.
     public var initFrom: String?
     public var scale: Scale
+    /// The engine's results version (Engine.resultsVersion), so the key changes with it.
+    public var engine: Int
 
     public init(model: String, split: DataSplit, strategy: TrainingStrategy, epochs: Int, batchSize: Int,
-                seed: UInt64, method: MethodConfig? = nil, teacher: String? = nil, initFrom: String? = nil, scale: Scale) {
+                seed: UInt64, method: MethodConfig? = nil, teacher: String? = nil, initFrom: String? = nil, scale: Scale,
+                engine: Int = Engine.resultsVersion) {
         self.model = model; self.split = split; self.strategy = strategy; self.epochs = epochs
         self.batchSize = batchSize; self.seed = seed; self.method = method; self.teacher = teacher
-        self.initFrom = initFrom; self.scale = scale
+        self.initFrom = initFrom; self.scale = scale; self.engine = engine
     }
 
     public var canonicalJSON: String {

@@ -125,7 +125,12 @@ public struct TeacherStore {
             try? FileManager.default.removeItem(atPath: dir + "/" + f)
             try FileManager.default.copyItem(atPath: src + "/" + f, toPath: dir + "/" + f)
         }
-        // The run's own config, so the trainer's checks see this run's key.
+        // The recipe matched, so the saved run is this run under an older encoding of its
+        // config (e.g. before the engine version entered the key): record this run's config
+        // in the checkpoint and folder so the trainer's check sees its own run.
+        let ck = try Checkpoint.load(from: dir + "/checkpoint.h5")
+        try Checkpoint(parameters: ck.parameters, optimizerState: ck.optimizerState, rngState: ck.rngState,
+                       epoch: ck.epoch, step: ck.step, configJSON: config.canonicalJSON).save(to: dir + "/checkpoint.h5")
         try AtomicWrite.write(Data(config.canonicalJSON.utf8), to: dir + "/config.json")
         print("resuming teacher \(config.model) from \(src)")
     }

@@ -42,6 +42,8 @@ public struct RunResult: Codable {
     public var validationTop1: Double? = nil
     /// Validation and test top-1 at the evaluated epochs (`Trainer.evaluatedEpochs`).
     public var curve: [EpochEvaluation]? = nil
+    /// The code, engine version and machine that produced the run.
+    public var provenance: Provenance? = nil
     public var testImages: Int
     public var trainImages: Int
     public var epochs: Int
@@ -289,6 +291,7 @@ public final class Trainer {
         result.validationTop1 = curve.last(where: { $0.epoch == config.epochs })?.validationTop1
             ?? Trainer.evaluate(objective.student, on: validationSet).top1
         result.curve = curve
+        result.provenance = Provenance.current()
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         try AtomicWrite.write(try enc.encode(result), to: resultPath)

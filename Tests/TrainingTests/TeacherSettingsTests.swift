@@ -1,6 +1,7 @@
 import Distill
 import Foundation
 import Models
+import Tensor
 import Training
 import XCTest
 
