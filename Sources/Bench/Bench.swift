@@ -85,7 +85,8 @@ public enum BenchJob: Equatable, CustomStringConvertible {
     /// What `make bench` runs: kernels, every mini student, the largest mini teacher, and
     /// the ScaleKD step of the small-scale tables' main pair.
     public static var standard: [BenchJob] {
-        let students = Zoo.presets.filter { $0.scale == .mini && !$0.isTeacher }.map { BenchJob.model($0.name) }
+        // The linear anchor is no network to benchmark.
+        let students = Zoo.presets.filter { $0.scale == .mini && !$0.isTeacher && $0.family != "linear" }.map { BenchJob.model($0.name) }
         return [.sgemm, .conv2d, .attention] + students + [.model("swin-mini-l"), .scalekd(teacher: "swin-mini-l", student: "resnet-mini")]
     }
 }

@@ -101,22 +101,6 @@ extension ScaleKDOptions: Codable {
         heads = try c.decodeIfPresent([Int].self, forKey: .heads) ?? heads
         teacherMode = try c.decodeIfPresent(TeacherMode.self, forKey: .teacherMode) ?? teacherMode
     }
-
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(stages, forKey: .stages)
-        try c.encode(cap, forKey: .cap)
-        try c.encode(dfm, forKey: .dfm)
-        try c.encode(tpp, forKey: .tpp)
-        try c.encode(alphaSpatial, forKey: .alphaSpatial)
-        try c.encode(alphaFrequency, forKey: .alphaFrequency)
-        try c.encode(kd, forKey: .kd)
-        try c.encode(kdWeight, forKey: .kdWeight)
-        try c.encode(kdTemperature, forKey: .kdTemperature)
-        try c.encode(softmaxScale, forKey: .softmaxScale)
-        try c.encode(heads, forKey: .heads)
-        try c.encode(teacherMode, forKey: .teacherMode)
-    }
 }
 
 /// Baseline methods the tables compare with.

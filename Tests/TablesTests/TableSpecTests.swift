@@ -11,7 +11,8 @@ final class TableSpecTests: XCTestCase {
     }
 
     func testEverySpecValidates() throws {
-        let files = try FileManager.default.contentsOfDirectory(atPath: tablesDirectory).filter { $0.hasSuffix(".yaml") }.sorted()
+        let files = try FileManager.default.contentsOfDirectory(atPath: tablesDirectory)
+            .filter { $0.hasPrefix("table") && $0.hasSuffix(".yaml") }.sorted()
         XCTAssertFalse(files.isEmpty)
         for f in files {
             let spec = try TableSpec.load(tablesDirectory + "/" + f)
