@@ -272,7 +272,7 @@ public final class Distiller: TrainingObjective {
                 // A zero weight (Swin-S's stage 4) keeps the term at 0, as the released loss
                 // does by multiplying with alpha[1] = 0.
                 terms.append(("s\(p.stage)_frequency",
-                              FeatureLoss.frequency(y, p.target, grid: p.grid) * options.alphaFrequency(stage: p.stage)))
+                              FeatureLoss.frequency(y, p.target) * options.alphaFrequency(stage: p.stage)))
             }
         }
         return terms

@@ -31,8 +31,10 @@ public enum FeatureLoss {
     /// DFM's spatial ("direct") view.
     public static func spatial(_ student: Tensor, _ teacher: Tensor) -> Tensor { normalizedMSE(student, teacher) }
 
-    /// DFM's frequency ("alternative components") view: both sides DC-removed first.
-    public static func frequency(_ student: Tensor, _ teacher: Tensor, grid: (h: Int, w: Int)) -> Tensor {
+    /// DFM's frequency ("alternative components") view: both sides DC-removed first. Zeroing
+    /// the (0,0) coefficient of an orthonormal DCT subtracts each channel's spatial mean, so
+    /// no grid is needed; `removeDirectComponent` is the DCT route a test checks it against.
+    public static func frequency(_ student: Tensor, _ teacher: Tensor) -> Tensor {
         normalizedMSE(subtractSpatialMean(student), subtractSpatialMean(teacher))
     }
 }

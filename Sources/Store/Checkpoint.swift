@@ -18,11 +18,9 @@ public struct NamedArray: Equatable, Sendable {
 ///                  config (the resolved run config as JSON)
 ///     /params/<name>     float32, e.g. /params/stages.2.blocks.0.attn.qkv.weight
 ///     /optimizer/<name>  float32 optimizer state (moments, ...)
-///     /rng_state         uint64
 public struct Checkpoint: Equatable, Sendable {
     public var parameters: [String: NamedArray]
     public var optimizerState: [String: NamedArray]
-    public var rngState: [UInt64]
     public var epoch: Int
     public var step: Int
     public var configJSON: String
@@ -30,11 +28,10 @@ public struct Checkpoint: Equatable, Sendable {
     public static let format = "scalekd-checkpoint"
     public static let formatVersion = 1
 
-    public init(parameters: [String: NamedArray], optimizerState: [String: NamedArray] = [:], rngState: [UInt64] = [],
+    public init(parameters: [String: NamedArray], optimizerState: [String: NamedArray] = [:],
                 epoch: Int, step: Int, configJSON: String) {
         self.parameters = parameters
         self.optimizerState = optimizerState
-        self.rngState = rngState
         self.epoch = epoch
         self.step = step
         self.configJSON = configJSON
@@ -59,7 +56,6 @@ public struct Checkpoint: Equatable, Sendable {
             try Self.write(parameters, into: root.createGroup("params"))
             try interrupt?()
             try Self.write(optimizerState, into: root.createGroup("optimizer"))
-            try root.write("rng_state", shape: [rngState.count], values: rngState)
             try file.close()
         }
     }
@@ -83,10 +79,8 @@ public struct Checkpoint: Equatable, Sendable {
             for group in ["params", "optimizer"] where !root.contains(group) {
                 throw StoreError.notACheckpoint(path: path, reason: "missing group /\(group)")
             }
-            guard root.contains("rng_state") else { throw StoreError.notACheckpoint(path: path, reason: "missing dataset /rng_state") }
             return Checkpoint(parameters: try readAll(root.openGroup("params")),
                               optimizerState: try readAll(root.openGroup("optimizer")),
-                              rngState: try root.read("rng_state", as: UInt64.self).values,
                               epoch: try root.intAttribute("epoch"), step: try root.intAttribute("step"),
                               configJSON: try root.stringAttribute("config"))
         } catch let error as StoreError {

@@ -24,7 +24,7 @@ public func withoutGrad<T>(_ body: () throws -> T) rethrows -> T { try GradMode.
 extension Tensor {
     /// Records `backward` for this result when grad mode is on and any input needs a gradient.
     /// The closure receives the output gradient and must accumulate into the inputs
-    /// with `accumulateGrad` (only inputs whose `needsGrad` is true).
+    /// with `accumulateGrad` (only inputs whose `requiresGrad` is true).
     @discardableResult
     func record(_ name: String, _ inputs: [Tensor], _ backward: @escaping (Tensor) -> Void) -> Tensor {
         if GradMode.isEnabled, inputs.contains(where: { $0.requiresGrad }) {
@@ -33,9 +33,6 @@ extension Tensor {
         }
         return self
     }
-
-    public var needsGrad: Bool { requiresGrad }
-    public var isLeaf: Bool { node == nil }
 
     /// The gradient buffer of this tensor, created (zeroed) on first use.
     func gradBuffer() -> Tensor {
@@ -98,6 +95,4 @@ extension Tensor {
         }
     }
 
-    /// Cuts this tensor's history (the graph above it can be freed).
-    public func dropHistory() { node = nil }
 }

@@ -61,11 +61,6 @@ public enum BLAS {
                     threads: Int(skd_blas_get_threads()))
     }
 
-    public static func setThreads(_ n: Int) {
-        _ = loaded
-        Parallel.threads = n
-    }
-
     /// Products below this many multiply-adds run as one call on the calling thread
     /// (OpenBLAS's own threshold for threading).
     static let splitWork = 64 * 64 * 64

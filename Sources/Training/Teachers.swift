@@ -129,7 +129,7 @@ public struct TeacherStore {
         // config (e.g. before the engine version entered the key): record this run's config
         // in the checkpoint and folder so the trainer's check sees its own run.
         let ck = try Checkpoint.load(from: dir + "/checkpoint.h5")
-        try Checkpoint(parameters: ck.parameters, optimizerState: ck.optimizerState, rngState: ck.rngState,
+        try Checkpoint(parameters: ck.parameters, optimizerState: ck.optimizerState,
                        epoch: ck.epoch, step: ck.step, configJSON: config.canonicalJSON).save(to: dir + "/checkpoint.h5")
         try AtomicWrite.write(Data(config.canonicalJSON.utf8), to: dir + "/config.json")
         print("resuming teacher \(config.model) from \(src)")

@@ -320,7 +320,7 @@ public final class Trainer {
         var opt = StateIO.arrays(optimizer.stateTensors())
         opt[Trainer.wallKey] = NamedArray(shape: [1], values: [Float(wall)])
         if !curve.isEmpty { opt[Trainer.curveKey] = Trainer.encodeCurve(curve) }
-        let ck = Checkpoint(parameters: StateIO.arrays(state), optimizerState: opt, rngState: [],
+        let ck = Checkpoint(parameters: StateIO.arrays(state), optimizerState: opt,
                             epoch: step / max(1, stepsPerEpochCache), step: step, configJSON: config.canonicalJSON)
         try ck.save(to: checkpointPath)
     }
