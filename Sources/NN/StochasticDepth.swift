@@ -27,8 +27,13 @@ extension Module {
     /// Restarts the stream of every stochastic module in this tree (the trainer calls it
     /// before each step).
     public func reseedStochasticLayers(seed: UInt64, step: Int) {
-        if let s = self as? StochasticLayer { s.restartStream(seed: seed, step: step) }
-        for (_, m) in childModules() { m.reseedStochasticLayers(seed: seed, step: step) }
+        for s in stochasticLayers() { s.restartStream(seed: seed, step: step) }
+    }
+
+    /// Every stochastic module in this tree (found by reflection: collect once, outside a
+    /// training loop).
+    public func stochasticLayers() -> [StochasticLayer] {
+        ((self as? StochasticLayer).map { [$0] } ?? []) + childModules().flatMap { $0.1.stochasticLayers() }
     }
 }
 

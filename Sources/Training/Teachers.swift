@@ -73,9 +73,14 @@ public struct TeacherStore {
         guard hash == rec.sha256 else {
             throw ExperimentError.teacherMissing(name, "\(path) has SHA-256 \(hash), the manifest says \(rec.sha256); rebuild with `make teachers` (or `git checkout \(rec.file)`)")
         }
+        return try TeacherStore.frozenTeacher(name, checkpoint: path)
+    }
+
+    /// A teacher preset with a checkpoint's weights, frozen and in eval mode: the one way a
+    /// teacher is loaded (the committed store and ci's quick teachers both use it).
+    static func frozenTeacher(_ name: String, checkpoint path: String) throws -> TeacherModel {
         guard let teacher = try buildModel(name, seed: 0) as? TeacherModel else { throw ExperimentError.notATeacher(name) }
-        let ck = try Checkpoint.load(from: path)
-        try StateIO.load(ck.parameters, into: teacher.namedTensors(), path: path)
+        try StateIO.load(try Checkpoint.load(from: path).parameters, into: teacher.namedTensors(), path: path)
         teacher.freeze()
         teacher.setTraining(false)
         return teacher
@@ -192,11 +197,7 @@ public final class TeacherProvider {
             let config = try TeacherStore.pretrainConfig(name, scale: .ci)
             let dir = cache.directory(for: config)
             _ = try cache.train(config, data: data, teachers: self)
-            guard let m = try buildModel(name, seed: 0) as? TeacherModel else { throw ExperimentError.notATeacher(name) }
-            try StateIO.load(try Checkpoint.load(from: dir + "/checkpoint.h5").parameters, into: m.namedTensors(), path: dir)
-            m.freeze()
-            m.setTraining(false)
-            t = m
+            t = try TeacherStore.frozenTeacher(name, checkpoint: dir + "/checkpoint.h5")
         } else {
             t = try store.load(name)
         }

@@ -208,6 +208,7 @@ public final class Trainer {
         defer { try? logHandle.close() }
         let totalSteps = stepsPerEpoch * config.epochs
         let evaluated = Set(Trainer.evaluatedEpochs(of: config.epochs))
+        let stochastic = objective.trainable.stochasticLayers()  // the module walk once, not per step
         let started = Date()
         var lastCheckpoint = Date()
         var stepsThisProcess = 0, imagesThisProcess = 0
@@ -221,7 +222,7 @@ public final class Trainer {
             for batch in loader {
                 // Drop path and dropout draw from streams of (seed, step): a resumed run
                 // draws the same masks as an uninterrupted one.
-                objective.trainable.reseedStochasticLayers(seed: config.seed, step: globalStep)
+                for layer in stochastic { layer.restartStream(seed: config.seed, step: globalStep) }
                 let n = batch.count
                 let images = Tensor(shape: [n, 1, trainSet.size, trainSet.size], values: batch.images)
                 let soft = batch.softLabels.map { Tensor(shape: [n, trainSet.classCount], values: $0) }
