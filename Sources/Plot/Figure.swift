@@ -7,7 +7,7 @@
 //     try plot.render(scale: 2).writePNG(to: url)
 //
 // Layers: Geometry, Color, Palette -> Canvas, Font, Marker -> Axes, Style,
-// CartesianAxes, Legend -> LinePlot, ScatterPlot, Heatmap, BarSurface3D; PNG.
+// CartesianAxes, Legend -> Chart (LinePlot, ScatterPlot), Heatmap, BarSurface3D; PNG.
 
 import Foundation
 
@@ -24,7 +24,6 @@ extension Figure {
     }
 }
 
-extension LinePlot: Figure {}
-extension ScatterPlot: Figure {}
+extension Chart: Figure {}
 extension Heatmap: Figure {}
 extension BarSurface3D: Figure {}

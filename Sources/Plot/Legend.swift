@@ -1,7 +1,7 @@
 // The legend box: one row per series, placed in the emptiest corner of the axes.
 
-/// One legend row.
-struct LegendEntry {
+/// One legend row (a series' name, colour and mark).
+public struct LegendEntry {
     var name: String
     var color: Color
     var marker: Marker

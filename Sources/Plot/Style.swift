@@ -1,7 +1,7 @@
 // Sizes shared by every figure, in points; multiplied by the render scale.
 
 /// Type sizes, line widths and spacing for one render scale.
-struct FigureStyle {
+public struct FigureStyle {
     let scale: Double
 
     init(scale: Int) {

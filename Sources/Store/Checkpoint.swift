@@ -1,3 +1,4 @@
+import CZlib
 import Foundation
 
 /// A named float tensor as stored: shape and row-major values.
@@ -18,6 +19,10 @@ public struct NamedArray: Equatable, Sendable {
 ///                  config (the resolved run config as JSON)
 ///     /params/<name>     float32, e.g. /params/stages.2.blocks.0.attn.qkv.weight
 ///     /optimizer/<name>  float32 optimizer state (moments, ...)
+///
+/// Version 2 adds a `crc32` attribute on /params and /optimizer: the CRC-32 of each
+/// tensor's little-endian float bytes, in name order, checked on load (HDF5 checks its own
+/// structure, not the values: flipped bytes inside a weight would otherwise load).
 public struct Checkpoint: Equatable, Sendable {
     public var parameters: [String: NamedArray]
     public var optimizerState: [String: NamedArray]
@@ -26,7 +31,7 @@ public struct Checkpoint: Equatable, Sendable {
     public var configJSON: String
 
     public static let format = "scalekd-checkpoint"
-    public static let formatVersion = 1
+    public static let formatVersion = 2
 
     public init(parameters: [String: NamedArray], optimizerState: [String: NamedArray] = [:],
                 epoch: Int, step: Int, configJSON: String) {
@@ -42,9 +47,9 @@ public struct Checkpoint: Equatable, Sendable {
         try save(to: path, interrupt: nil)
     }
 
-    /// `interrupt` runs after the parameters are written (tests throw from it to simulate
-    /// a crash midway).
-    func save(to path: String, interrupt: (() throws -> Void)?) throws {
+    /// `interrupt` runs after the parameters are written, before the optimizer state: tests
+    /// throw or kill the process from it to crash a write midway.
+    public func save(to path: String, interrupt: (() throws -> Void)?) throws {
         try AtomicWrite.write(to: path) { temporary in
             let file = try HDF5File.create(temporary)
             let root = try file.root()
@@ -62,9 +67,26 @@ public struct Checkpoint: Equatable, Sendable {
 
     private static func write(_ arrays: [String: NamedArray], into group: HDF5Group) throws {
         for name in arrays.keys { try StoreError.checkName(name, path: group.file.path) }
-        for name in arrays.keys.sorted() {
+        let names = arrays.keys.sorted()
+        for name in names {
             let array = arrays[name]!
             try group.write(name, shape: array.shape, values: array.values)
+        }
+        if !names.isEmpty { try group.setAttribute("crc32", values: names.map { Int64(crc32(of: arrays[$0]!.values)) }) }
+    }
+
+    /// CRC-32 (zlib's) of the values' bytes.
+    static func crc32(of values: [Float]) -> UInt32 {
+        values.withUnsafeBytes { raw in
+            var crc = CZlib.crc32(0, nil, 0)
+            var offset = 0
+            // zlib takes a 32-bit length; a tensor may be larger.
+            while offset < raw.count {
+                let n = min(raw.count - offset, 1 << 30)
+                crc = CZlib.crc32(crc, raw.baseAddress!.advanced(by: offset).assumingMemoryBound(to: Bytef.self), uInt(n))
+                offset += n
+            }
+            return UInt32(crc)
         }
     }
 
@@ -79,14 +101,16 @@ public struct Checkpoint: Equatable, Sendable {
             for group in ["params", "optimizer"] where !root.contains(group) {
                 throw StoreError.notACheckpoint(path: path, reason: "missing group /\(group)")
             }
-            return Checkpoint(parameters: try readAll(root.openGroup("params")),
-                              optimizerState: try readAll(root.openGroup("optimizer")),
+            return Checkpoint(parameters: try readAll(root.openGroup("params"), path: path),
+                              optimizerState: try readAll(root.openGroup("optimizer"), path: path),
                               epoch: try root.intAttribute("epoch"), step: try root.intAttribute("step"),
                               configJSON: try root.stringAttribute("config"))
         } catch let error as StoreError {
             switch error {
             case .notACheckpoint, .missing, .typeMismatch, .shapeMismatch:
                 throw error.asNotACheckpoint(path: path)
+            case .corruptTensor:
+                throw error
             default:
                 throw StoreError.truncatedOrCorrupt(path: path, detail: error.description)
             }
@@ -105,11 +129,24 @@ public struct Checkpoint: Equatable, Sendable {
         }
     }
 
-    private static func readAll(_ group: HDF5Group) throws -> [String: NamedArray] {
+    /// Reads every tensor of a group, checking each against its stored CRC-32 (version 2;
+    /// version-1 files have none).
+    private static func readAll(_ group: HDF5Group, path: String) throws -> [String: NamedArray] {
         var arrays = [String: NamedArray]()
-        for name in try group.childNames() {
+        let names = try group.childNames().sorted()
+        for name in names {
             let (shape, values) = try group.read(name, as: Float.self)
             arrays[name] = NamedArray(shape: shape, values: values)
+        }
+        if group.hasAttribute("crc32") {
+            let stored = try group.attribute("crc32", as: Int64.self)
+            guard stored.count == names.count else {
+                throw StoreError.corruptTensor(path: path, tensor: group.path, detail: "\(stored.count) checksums for \(names.count) tensors")
+            }
+            for (name, crc) in zip(names, stored) where Int64(crc32(of: arrays[name]!.values)) != crc {
+                throw StoreError.corruptTensor(path: path, tensor: "\(group.path)/\(name)".replacingOccurrences(of: "//", with: "/"),
+                                               detail: "its values fail the CRC-32 stored when it was written")
+            }
         }
         return arrays
     }

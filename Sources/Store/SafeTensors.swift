@@ -79,6 +79,11 @@ public enum SafeTensors {
         }
     }
 
+    /// Integer and boolean dtypes: buffers and indices in timm checkpoints
+    /// (BatchNorm's num_batches_tracked, Swin's relative_position_index), which a model
+    /// recomputes rather than loads.
+    static let integerByteSizes: [String: Int] = ["BOOL": 1, "U8": 1, "I8": 1, "I16": 2, "U16": 2, "I32": 4, "U32": 4, "I64": 8, "U64": 8]
+
     private struct Entry {
         var name: String
         var dtype: String
@@ -89,8 +94,22 @@ public enum SafeTensors {
 
     // MARK: Reading
 
-    /// Reads every tensor (converted to Float) and the header's metadata.
+    /// Reads every tensor (converted to Float) and the header's metadata; an integer tensor is an error.
     public static func read(path: String) throws -> (tensors: [String: NamedArray], metadata: [String: String]) {
+        let r = try read(path: path, skippingIntegers: false)
+        return (r.tensors, r.metadata)
+    }
+
+    /// Reads the floating-point tensors and lists the integer and boolean ones it skipped
+    /// (name -> dtype), after checking their sizes like any other: a timm checkpoint's
+    /// buffers and indices.
+    public static func readSkippingIntegers(path: String) throws
+        -> (tensors: [String: NamedArray], metadata: [String: String], skipped: [String: String]) {
+        try read(path: path, skippingIntegers: true)
+    }
+
+    private static func read(path: String, skippingIntegers: Bool) throws
+        -> (tensors: [String: NamedArray], metadata: [String: String], skipped: [String: String]) {
         guard FileManager.default.fileExists(atPath: path) else { throw SafeTensorsError.fileNotFound(path: path) }
         let data: Data
         do {
@@ -98,11 +117,11 @@ public enum SafeTensors {
         } catch {
             throw SafeTensorsError.io(path: path, operation: "read", detail: error.localizedDescription)
         }
-        return try data.withUnsafeBytes { try read(bytes: $0, path: path) }
+        return try data.withUnsafeBytes { try read(bytes: $0, path: path, skippingIntegers: skippingIntegers) }
     }
 
-    private static func read(bytes: UnsafeRawBufferPointer, path: String) throws
-        -> (tensors: [String: NamedArray], metadata: [String: String]) {
+    private static func read(bytes: UnsafeRawBufferPointer, path: String, skippingIntegers: Bool) throws
+        -> (tensors: [String: NamedArray], metadata: [String: String], skipped: [String: String]) {
         guard bytes.count >= 8 else {
             throw SafeTensorsError.truncated(path: path, detail: "\(bytes.count) bytes, shorter than the 8-byte header length")
         }
@@ -119,7 +138,7 @@ public enum SafeTensors {
                 throw SafeTensorsError.truncated(path: path, detail: "tensor \"\(entry.name)\" has data_offsets [\(entry.begin), \(entry.end)] "
                     + "beyond the \(bufferLength)-byte data buffer")
             }
-            guard let size = byteSize(entry.dtype) else {
+            guard let size = byteSize(entry.dtype) ?? (skippingIntegers ? integerByteSizes[entry.dtype] : nil) else {
                 throw SafeTensorsError.unsupportedDtype(path: path, tensor: entry.name, dtype: entry.dtype)
             }
             let count = try elementCount(entry.shape, path: path, tensor: entry.name)
@@ -131,13 +150,14 @@ public enum SafeTensors {
         }
         try checkTiling(entries, bufferLength: bufferLength, path: path)
 
-        var tensors = [String: NamedArray]()
+        var tensors = [String: NamedArray](), skipped = [String: String]()
         tensors.reserveCapacity(entries.count)
         for entry in entries {
+            if byteSize(entry.dtype) == nil { skipped[entry.name] = entry.dtype; continue }
             let region = UnsafeRawBufferPointer(rebasing: bytes[(dataStart + entry.begin)..<(dataStart + entry.end)])
             tensors[entry.name] = NamedArray(shape: entry.shape, values: decode(region, dtype: entry.dtype))
         }
-        return (tensors, metadata)
+        return (tensors, metadata, skipped)
     }
 
     private static func parseHeader(_ header: Data, path: String) throws -> ([Entry], [String: String]) {

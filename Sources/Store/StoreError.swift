@@ -13,6 +13,7 @@ public enum StoreError: Error, Equatable, CustomStringConvertible, LocalizedErro
     case hdf5(path: String, operation: String, object: String, detail: String)
     case io(path: String, operation: String, detail: String)
     case invalidName(path: String, name: String)
+    case corruptTensor(path: String, tensor: String, detail: String)
 
     public var description: String {
         switch self {
@@ -36,6 +37,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible, LocalizedErro
             return "\(path): HDF5 failed to \(operation) \(object)" + (detail.isEmpty ? "" : " (\(detail))")
         case let .io(path, operation, detail):
             return "\(path): cannot \(operation) (\(detail))"
+        case let .corruptTensor(path, tensor, detail):
+            return "\(path): tensor \(tensor) is corrupt: \(detail); the file cannot be trusted (delete it to start the run over, or restore it from git)"
         case let .invalidName(path, name):
             return "\(path): name \"\(name)\" cannot be stored (empty, \".\", or contains \"/\", which HDF5 reads as a group path)"
         }

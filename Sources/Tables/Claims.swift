@@ -59,6 +59,22 @@ public enum ClaimEvaluator {
                 comparisons.append(Comparison(a: ("\(r).\(col)", a), b: ("\(r).\(other)", b)))
             }
             if comparisons.isEmpty { missing.append("\(col)/\(other) in every row") }
+        case .meanRows:
+            guard let col = claim.cell, let other = claim.than.first else { break }
+            let both = rows.compactMap { r -> (CellValues, CellValues)? in
+                guard let a = cells[r]?[col], let b = cells[r]?[other], !a.values.isEmpty, a.values.count == b.values.count else { return nil }
+                return (a, b)
+            }
+            guard let seeds = both.map({ $0.0.values.count }).min(), both.allSatisfy({ $0.0.values.count == seeds }) else {
+                missing.append("\(col)/\(other) in some row with every seed")
+                break
+            }
+            // One value per seed: the mean over rows, so the test is over seeds as elsewhere.
+            func mean(_ pick: ((CellValues, CellValues)) -> CellValues) -> CellValues {
+                CellValues(values: (0..<seeds).map { s in both.map { pick($0).values[s] }.reduce(0, +) / Double(both.count) })
+            }
+            comparisons.append(Comparison(a: ("mean of \(col) over \(both.count) rows", mean { $0.0 }),
+                                          b: ("mean of \(other)", mean { $0.1 })))
         case .increasing:
             let vals = claim.than.map { ($0, cell($0)) }
             for (ref, v) in vals where v == nil { missing.append(ref) }

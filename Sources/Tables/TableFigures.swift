@@ -5,7 +5,7 @@ import Plot
 /// The figures a table spec declares (`figures:`), drawn from its cells: kind `line` plots
 /// a run column's mean ± std (over seeds) against a run option of each row, e.g. top-1
 /// against beta for Figure 4. Kind `distance_scatter` (Figure 6) is drawn from the HDF5 data
-/// the runner measured on the trained runs (DistanceFigure.swift). Written as
+/// the runner measured on the trained runs (DistanceScatter.swift). Written as
 /// tables/out/<stem>-<id>.png beside the markdown.
 public struct TableFigures {
     public let spec: TableSpec
@@ -90,7 +90,7 @@ public struct TableFigures {
             lines.append("")
             let x = figure.x ?? "x"
             lines.append("Points (\(x): \(figure.column ?? "")): " + pts.map { p in
-                String(format: "%@ %g: %@", x, p.x, TableOutput.ours(p.cell))
+                String(format: "%@ %g: %@", x, p.x, CellFormat.ours(p.cell))
             }.joined(separator: "; ") + ".")
             lines.append("")
         }

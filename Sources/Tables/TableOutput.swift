@@ -33,28 +33,6 @@ public struct TableOutput {
         try TableFigures(spec: spec, result: result, directory: directory, stem: stem).write()
     }
 
-    static func number(_ v: Double?, digits: Int = 2) -> String {
-        guard let v, v.isFinite else { return "unknown" }
-        return String(format: "%.\(digits)f", v)
-    }
-
-    /// A sample count as 950, 30k or 1.26 M.
-    static func count(_ v: Double) -> String {
-        v >= 1e6 ? String(format: "%.3g M", v / 1e6) : v >= 1e4 ? String(format: "%.0fk", v / 1e3) : String(format: "%.0f", v)
-    }
-
-    static func ours(_ c: CellValues?) -> String {
-        guard let c, !c.values.isEmpty else { return "not run" }
-        return c.values.count > 1 ? String(format: "%.2f ± %.2f", c.mean, c.std) : String(format: "%.2f", c.mean)
-    }
-
-    /// Parameters (M) and MACs (G) of a preset.
-    static func modelCost(_ name: String?) -> (Double, Double)? {
-        guard let name, let p = Zoo.preset(named: name) else { return nil }
-        let (params, macs) = p.cost()
-        return (Double(params) / 1e6, Double(macs) / 1e9)
-    }
-
     public func markdown() -> String {
         var lines: [String] = []
         let scaleNote = result.scale == .paper
@@ -67,6 +45,10 @@ public struct TableOutput {
         if let c = spec.caption { lines.append("Paper caption: *\(c)*"); lines.append("") }
         lines.append("Paper numbers: \(spec.source). Ours: top-1 (%) of the last epoch on the test split, mean ± std over \(result.seeds) seed(s).")
         lines.append("")
+        if let planned = spec.plan[result.scale.rawValue]?.seeds, result.seeds < planned {
+            lines.append("**Fewer seeds than planned: \(result.seeds) of \(planned)** (`SEEDS=\(result.seeds)`). Differences are not tested; the claims below are at most indicative.")
+            lines.append("")
+        }
         var header: [String] = [], align: [String] = []
         for c in spec.columns {
             switch c.kind {
@@ -87,28 +69,28 @@ public struct TableOutput {
                 case .label:
                     cells.append(row.labels?[c.id] ?? row.models[c.id] ?? "")
                 case .paper:
-                    cells.append(TableOutput.number(paper))
+                    cells.append(CellFormat.number(paper))
                 case .strategy:
                     let plan = spec.plan[result.scale.rawValue]
                     cells.append(TrainingStrategy.named(c.role ?? "").map { $0.setting(row.id, plan: plan) } ?? "")
                 case .run, .derived:
                     let ours = result.cells[row.id]?[c.id]
-                    cells.append(TableOutput.number(paper))
-                    cells.append(TableOutput.ours(ours))
+                    cells.append(CellFormat.number(paper))
+                    cells.append(CellFormat.ours(ours))
                     if let p = paper, let o = ours, !o.values.isEmpty { cells.append(String(format: "%+.2f", o.mean - p)) } else { cells.append("") }
                 case .params, .flops:
-                    let cost = TableOutput.modelCost(row.models[c.role ?? "student"])
-                    cells.append(TableOutput.number(paper))
+                    let cost = CellFormat.modelCost(row.models[c.role ?? "student"])
+                    cells.append(CellFormat.number(paper))
                     cells.append(cost.map { c.kind == .params ? String(format: "%.3f M", $0.0) : String(format: "%.4f G", $0.1) } ?? "")
                 case .viewed:
                     // The paper's column is in millions; ours is a sample count. No gap: the scales
                     // differ by design, compare ratios.
                     cells.append(paper.map { String(format: "%g M", $0) } ?? "unknown")
-                    cells.append(result.cells[row.id]?[c.id].map { TableOutput.count($0.mean) } ?? "")
+                    cells.append(result.cells[row.id]?[c.id].map { CellFormat.count($0.mean) } ?? "")
                 case .teacherTop1:
                     let name = row.models[c.role ?? "teacher"]
                     let rec = (try? teachers.records())?.first { $0.name == name }
-                    cells.append(TableOutput.number(paper))
+                    cells.append(CellFormat.number(paper))
                     cells.append(rec.map { String(format: "%.2f", $0.top1) } ?? (result.scale == .ci ? "ci teacher" : "not built"))
                 }
             }
@@ -118,7 +100,7 @@ public struct TableOutput {
         if !result.claims.isEmpty {
             lines.append("## The paper's claims")
             lines.append("")
-            lines.append("Rule: a claim holds when the mean difference exceeds the seed spread (the larger std of the two cells).")
+            lines.append("Rule: a one-sided paired t-test over seeds, Holm-corrected across a claim's comparisons, at level 0.05: **held** when it rejects \"no difference\" in the claimed direction, **not held** when the reverse test rejects it (the data contradict the claim), **inconclusive** otherwise; with one seed no test is possible and the direction is reported as **indicative**.")
             lines.append("")
             for c in result.claims { lines.append("- **\(c.verdict.rawValue)**: \(c.statement) — \(c.evidence)") }
             lines.append("")
@@ -131,6 +113,20 @@ public struct TableOutput {
         }
         lines += TableFigures(spec: spec, result: result, directory: directory, stem: stem).markdown()
         for n in spec.notes ?? [] { lines.append("Note: \(n)"); lines.append("") }
+        if let configured = result.configured {
+            // What each run trained with, resolved: recipes (tables/student-recipes.yaml) and the
+            // ScaleKD settings per teacher (tables/teacher-settings.yaml), so no setting is hidden.
+            lines.append("## Runs as configured (seed 0)")
+            lines.append("")
+            lines.append("| row | column | configuration |")
+            lines.append("|---|---|---|")
+            for row in spec.rows {
+                for (column, text) in (configured[row.id] ?? [:]).sorted(by: { $0.key < $1.key }) {
+                    lines.append("| \(row.id) | \(column) | \(text) |")
+                }
+            }
+            lines.append("")
+        }
         lines.append("Runs (runs/<key>/): " + result.runKeys.sorted { $0.key < $1.key }.map { row, cols in
             "\(row): " + cols.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.joined(separator: ","))" }.joined(separator: "; ")
         }.joined(separator: " | "))

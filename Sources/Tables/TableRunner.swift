@@ -6,46 +6,6 @@ import Models
 import Store
 import Tensor
 
-/// A measured cell: one value per seed (top-1 %, or a derived quantity).
-public struct CellValues: Codable {
-    public var values: [Double]
-    public init(values: [Double]) { self.values = values }
-    public var mean: Double { values.reduce(0, +) / Double(max(values.count, 1)) }
-    public var std: Double {
-        guard values.count > 1 else { return 0 }
-        let m = mean
-        return (values.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(values.count - 1)).squareRoot()
-    }
-}
-
-/// Everything a table run produced, kept as JSON beside the markdown.
-public struct TableResult: Codable {
-    public var table: Int
-    public var title: String
-    public var scale: Scale
-    public var seeds: Int
-    public var cells: [String: [String: CellValues]]
-    public var runKeys: [String: [String: [String]]]
-    public var claims: [ClaimResult]
-    public var wallSeconds: Double
-    public var environment: [String: String]
-    /// Runs that could not start (a teacher not pre-trained yet), one line each; their
-    /// cells stay empty and claims over them are not testable.
-    public var pending: [String]? = nil
-    /// Sum of the training wall times of the table's distinct runs, as recorded by each run
-    /// (whatever the machine's load then): what the table costs from an empty run cache,
-    /// teachers aside, when this invocation found some runs cached.
-    public var runSeconds: Double? = nil
-
-    public init(table: Int, title: String, scale: Scale, seeds: Int, cells: [String: [String: CellValues]],
-                runKeys: [String: [String: [String]]], claims: [ClaimResult], wallSeconds: Double,
-                environment: [String: String], pending: [String]? = nil, runSeconds: Double? = nil) {
-        self.table = table; self.title = title; self.scale = scale; self.seeds = seeds; self.cells = cells
-        self.runKeys = runKeys; self.claims = claims; self.wallSeconds = wallSeconds
-        self.environment = environment; self.pending = pending; self.runSeconds = runSeconds
-    }
-}
-
 /// Resolves a table spec at a scale into runs, trains what the cache lacks, and
 /// assembles cells, claims and outputs.
 public final class TableRunner {
@@ -76,7 +36,7 @@ public final class TableRunner {
     /// The run config of one (row, column, seed).
     public func config(row: RowSpec, column: String, seed: Int) throws -> RunConfig {
         let run = row.runs![column]!
-        guard let strategy = TrainingStrategy.named(run.strategy ?? plan.strategy ?? "advanced") else {
+        guard var strategy = TrainingStrategy.named(run.strategy ?? plan.strategy ?? "advanced") else {
             throw SpecError(file: "table \(spec.table)", line: nil, message: "unknown strategy in row \(row.id)")
         }
         // A run's own subset size and length are written for the small scale; the plan may
@@ -94,14 +54,22 @@ public final class TableRunner {
         }
         let kind = MethodKind(rawValue: run.method)!  // TableSpec.validate checked it
         let student = run.student ?? row.models["student"]!, teacher = run.teacher ?? row.models["teacher"]
+        if run.pretrain != true {
+            // At small scale a run without its own epochs trains with its family's recipe.
+            (strategy, epochs) = try StudentRecipes.committed().resolve(model: student, strategy: strategy,
+                                                                        epochs: scaled(run.epochs, plan.epochsScale),
+                                                                        fallbackEpochs: plan.epochs, scale: scale)
+        }
         var method = MethodConfig(name: kind, options: run.options ?? .init(), flags: run.flags ?? .init())
         if let teacher { method = try TeacherSettings.committed().resolved(method, teacher: teacher, student: student) }
         let isBaseline = kind == .baseline
         var initKey: String? = nil
         if let from = run.initFrom { initKey = try config(row: row, column: from, seed: seed).key }
+        let distilled = isBaseline ? nil : teacher
         return RunConfig(model: student, split: split, strategy: strategy, epochs: epochs,
                          batchSize: plan.batchSize ?? 64, seed: UInt64(seed),
-                         method: isBaseline ? nil : method, teacher: isBaseline ? nil : teacher,
+                         method: isBaseline ? nil : method, teacher: distilled,
+                         teacherWeights: distilled.flatMap { teachers.store.weightsID($0, scale: scale) },
                          initFrom: initKey, scale: scale)
     }
 
@@ -133,25 +101,7 @@ public final class TableRunner {
     /// fine-tune from, are looked at again every few seconds (a worker that dies releases its
     /// lock, and its run is taken over).
     public func trainAvailable() throws {
-        var blocked = Set<String>()
-        while true {
-            var progressed = false, waiting = false
-            for config in try configs() where cache.result(for: config) == nil && !blocked.contains(config.key) {
-                if let from = config.initFrom, cache.result(key: from) == nil {
-                    if blocked.contains(from) { blocked.insert(config.key) } else { waiting = true }
-                    continue
-                }
-                do {
-                    if try cache.train(config, data: data, teachers: teachers, wait: false) == nil { waiting = true; continue }
-                    progressed = true
-                } catch let error as ExperimentError {
-                    guard case .teacherMissing = error else { throw error }
-                    blocked.insert(config.key)
-                }
-            }
-            if !progressed && !waiting { return }
-            if !progressed { Thread.sleep(forTimeInterval: 5) }
-        }
+        try cache.trainAll(try configs(), data: data, teachers: teachers)
     }
 
     /// Trains (or takes from the cache) one run.
@@ -181,19 +131,25 @@ public final class TableRunner {
         return try run()
     }
 
-    /// Runs the whole table and writes its outputs.
+    /// Runs the whole table and writes its outputs. Runs another process is training are
+    /// skipped for the next free one first (so two invocations of one table split its runs),
+    /// then waited for.
     @discardableResult
     public func run() throws -> TableResult {
         let started = Date()
+        try trainAvailable()
         var cells: [String: [String: CellValues]] = [:]
         var keys: [String: [String: [String]]] = [:]
         var pending: [String] = []
         var runSeconds: [String: Double] = [:]
+        var configured: [String: [String: String]] = [:]
+        var code: [String: Set<String>] = [:]
         // Runs in dependency order: a column that fine-tunes from another comes after it.
         for row in spec.rows {
             for column in columnOrder(row) {
                 for seed in 0..<seeds {
                     let config = try config(row: row, column: column, seed: seed)
+                    if seed == 0 { configured[row.id, default: [:]][column] = config.configuredSummary }
                     print("== table \(spec.table) [\(scale)] row \(row.id), \(column), seed \(seed): run \(config.key)")
                     let r: RunResult
                     do { r = try result(of: config) } catch let error as ExperimentError {
@@ -206,6 +162,8 @@ public final class TableRunner {
                     cells[row.id, default: [:]][column, default: CellValues(values: [])].values.append(r.top1)
                     keys[row.id, default: [:]][column, default: []].append(config.key)
                     runSeconds[config.key] = r.wallSeconds
+                    let p = r.provenance
+                    code[p.map { "\($0.gitCommit)\($0.gitDirty ? "+changes" : "") (engine v\($0.engineVersion))" } ?? "no provenance", default: []].insert(config.key)
                 }
             }
             for col in spec.columns where col.kind == .viewed {
@@ -216,7 +174,7 @@ public final class TableRunner {
             // Operands of formulas: the row's cells, and its models' params/flops (the same for every seed).
             var operands = cells[row.id] ?? [:]
             for col in spec.columns where col.kind == .params || col.kind == .flops {
-                if let cost = TableOutput.modelCost(row.models[col.role ?? "student"]) {
+                if let cost = CellFormat.modelCost(row.models[col.role ?? "student"]) {
                     operands[col.id] = CellValues(values: Array(repeating: col.kind == .params ? cost.0 : cost.1, count: seeds))
                 }
             }
@@ -229,15 +187,47 @@ public final class TableRunner {
         }
         let claims = (spec.claims ?? []).map { ClaimEvaluator.evaluate($0, cells: cells, rows: spec.rows.map(\.id)) }
         let env = EnvironmentReport.current()
-        let result = TableResult(table: spec.table, title: spec.title, scale: scale, seeds: seeds, cells: cells, runKeys: keys,
+        var result = TableResult(table: spec.table, title: spec.title, scale: scale, seeds: seeds, cells: cells, runKeys: keys,
                                  claims: claims, wallSeconds: Date().timeIntervalSince(started),
                                  environment: Dictionary(uniqueKeysWithValues: env.lines.map { ($0.0, $0.1) }),
                                  pending: pending.isEmpty ? nil : pending, runSeconds: runSeconds.values.reduce(0, +))
+        result.configured = configured.isEmpty ? nil : configured
+        result.code = code.isEmpty ? nil : code.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value.count) runs" }
         // Figures measured on the trained models (Figure 6) need the runs and teachers, so the
         // runner measures them; TableOutput draws them from the data written here.
         try writeDistanceFigures()
         try TableOutput(spec: spec, result: result, directory: outputDirectory, teachers: teachers.store, runsRoot: cache.root).write()
         return result
+    }
+
+    /// Measures every `distance_scatter` figure of the spec from its trained runs (seed 0) and
+    /// writes its HDF5 data; TableFigures draws the PNG and the paragraph from that file.
+    func writeDistanceFigures() throws {
+        let stem = String(format: "table%02d", spec.table)
+        for figure in spec.figures ?? [] where figure.kind == FigureSpec.distanceScatter {
+            guard let column = figure.column, let withoutID = figure.without, let withID = figure.with,
+                  let withoutRow = spec.rows.first(where: { $0.id == withoutID }),
+                  let withRow = spec.rows.first(where: { $0.id == withID }) else { continue }
+            var measured: [DistanceScatter.Measured] = []
+            for (row, prefix) in [(withoutRow, "without DFM"), (withRow, "with DFM")] {
+                let config = try config(row: row, column: column, seed: 0)
+                guard let distiller = try makeObjective(for: config, teacherLoader: { try self.teachers.teacher($0) }) as? Distiller else {
+                    throw SpecError(file: "table \(spec.table)", line: nil, message: "figure \(figure.id): row \(row.id) is not a distilled run")
+                }
+                // The checkpoint holds `trainable` (student + projectors) under the names it was saved with.
+                let path = cache.directory(for: config) + "/checkpoint.h5"
+                try StateIO.load(try Checkpoint.load(from: path).parameters, into: distiller.trainable.namedTensors(), path: path)
+                let m = DistanceMeasurement.measure(distiller, on: data.testSet(config.split), samples: figure.samples ?? 1600)
+                let label = spec.columns.filter { $0.kind == .label }.compactMap { row.labels?[$0.id] }.last ?? row.id
+                measured.append(.init(name: "\(prefix): \(label)", runKey: config.key, spatial: m.spatial, frequency: m.frequency,
+                                      count: m.count, dimension: m.dimension))
+            }
+            let scatter = DistanceScatter.build(title: figure.title, scale: scale.rawValue, without: measured[0], with: measured[1],
+                                                points: figure.points ?? 640)
+            try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
+            try scatter.save(to: "\(outputDirectory)/\(stem)-\(figure.id).h5")
+            print("== table \(spec.table) figure \(figure.id): \(scatter.verdict().evidence)")
+        }
     }
 
     /// Training samples (set size x epochs) one run saw, including the runs it was

@@ -91,13 +91,18 @@ public struct ClaimSpec: Codable {
     /// greater: `cell` beats every one of `than`.
     /// allRows: for every row having both, column `cell` beats column `than[0]`.
     /// increasing: the cells listed in `than` increase in order.
+    /// mean_rows: averaged over the rows having both (per seed), column `cell` beats column
+    /// `than[0]` (e.g. the mean gain over Table 3's 11 pairs is positive).
     public var kind: Kind
     public var cell: String?
     public var than: [String]
     /// A quote of the paper with its section, table or figure, or "suite expectation" for
     /// the suite's own readings (counted apart in the report).
     public var source: String?
-    public enum Kind: String, Codable { case greater, allRows = "all_rows", increasing }
+    public enum Kind: String, Codable { case greater, allRows = "all_rows", increasing, meanRows = "mean_rows" }
+
+    /// Whether the claim names columns (compared in every row) rather than row.column cells.
+    public var comparesColumns: Bool { kind == .allRows || kind == .meanRows }
 
     public static let suiteExpectation = "suite expectation"
 
@@ -111,7 +116,7 @@ public struct ClaimSpec: Codable {
 /// of `column` against that row's run option named `x` (e.g. beta: Figure 4).
 /// kind distance_scatter: Figure 6, the teacher-student distances of the DC-removed last-stage
 /// features of the runs in `column` of rows `without` (no DFM) and `with` (DFM), over the first
-/// `samples` test images, PCA'd to 2-D, `points` of them drawn (DistanceFigure.swift); its
+/// `samples` test images, PCA'd to 2-D, `points` of them drawn (DistanceScatter.swift); its
 /// data goes to tables/out/<stem>-<id>.h5.
 public struct FigureSpec: Codable {
     public var id: String
@@ -261,8 +266,8 @@ extension TableSpec {
             let refs = (claim.cell.map { [$0] } ?? []) + claim.than
             for ref in refs {
                 let parts = ref.split(separator: ".").map(String.init)
-                let colID = claim.kind == .allRows ? ref : parts.last!
-                if claim.kind != .allRows && (parts.count != 2 || !rowIDs.contains(parts[0])) {
+                let colID = claim.comparesColumns ? ref : parts.last!
+                if !claim.comparesColumns && (parts.count != 2 || !rowIDs.contains(parts[0])) {
                     try fail("claim reference '\(ref)' must be row.column with a known row", ["claims", "\(i)"])
                 }
                 if !columnIDs.contains(colID) { try fail("claim reference '\(ref)': unknown column", ["claims", "\(i)"]) }

@@ -152,6 +152,29 @@ public enum CPU {
 
     public static var vectorExtensions: [String] {
         ["sse3", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512vnni", "avx512bf16"]
-            .filter { skd_cpu_has($0) != 0 }
+            .filter { skd_cpu_has($0) != 0 } + ["amx_tile", "amx_bf16", "amx_int8"].filter { cpuinfoFlags.contains($0) }
     }
+
+    /// Vendor, family, model and stepping from /proc/cpuinfo: the brand string of a cloud
+    /// host can be as vague as "AMD EPYC", and the same name covers several generations.
+    public static var identity: String {
+        let fields = cpuinfoFirstEntry
+        let parts = [fields["vendor_id"], fields["cpu family"].map { "family \($0)" }, fields["model"].map { "model \($0)" },
+                     fields["stepping"].map { "stepping \($0)" }].compactMap { $0 }
+        return parts.isEmpty ? "unknown" : parts.joined(separator: " ")
+    }
+
+    /// The first processor's "key: value" lines of /proc/cpuinfo (empty where there is none).
+    static var cpuinfoFirstEntry: [String: String] {
+        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return [:] }
+        var out: [String: String] = [:]
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.isEmpty { if !out.isEmpty { break } else { continue } }
+            let kv = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            if kv.count == 2, out[kv[0]] == nil { out[kv[0]] = kv[1] }
+        }
+        return out
+    }
+
+    static var cpuinfoFlags: Set<String> { Set((cpuinfoFirstEntry["flags"] ?? "").split(separator: " ").map(String.init)) }
 }

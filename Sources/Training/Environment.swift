@@ -26,7 +26,7 @@ public struct EnvironmentReport: Codable {
         let blas = BLAS.info
         return EnvironmentReport(
             swiftCompiler: compiledWith, swiftToolchain: toolchainVersion(),
-            cpu: CPU.brand, vectorExtensions: CPU.vectorExtensions,
+            cpu: "\(CPU.brand) (\(CPU.identity))", vectorExtensions: CPU.vectorExtensions,
             cores: ProcessInfo.processInfo.activeProcessorCount,
             blasLibrary: blas.libraryPath, blasKernel: blas.coreName,
             blasKernelRequested: blas.requestedCoreType, blasKernelReason: blas.reason,

@@ -39,13 +39,16 @@ public struct RunRequest {
         guard let kind = MethodKind(rawValue: method) else {
             throw InputError("unknown method '\(method)'; methods: \(MethodKind.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        guard let s = TrainingStrategy.named(strategy) else { throw InputError("unknown strategy '\(strategy)' (traditional or advanced)") }
+        guard let named = TrainingStrategy.named(strategy) else { throw InputError("unknown strategy '\(strategy)' (traditional or advanced)") }
+        // At small scale, without --epochs, the family's recipe (tables/student-recipes.yaml).
+        let (s, epochs) = try StudentRecipes.committed().resolve(model: model, strategy: named, epochs: self.epochs,
+                                                                 fallbackEpochs: scale.studentEpochs, scale: scale)
         if kind != .baseline {
             guard let teacher else { throw InputError("method \(method) needs --teacher") }
             try RunRequest.checkTeacher(teacher)
         }
         let split = try scale.studentSplit
-        let epochs = epochs ?? scale.studentEpochs, batch = batchSize ?? scale.studentBatchSize
+        let batch = batchSize ?? scale.studentBatchSize
         guard epochs >= 1 else { throw InputError("--epochs must be at least 1 (got \(epochs))") }
         guard batch >= 1 else { throw InputError("--batch-size must be at least 1 (got \(batch))") }
         if let images = split.trainImageCount, batch > images {
@@ -55,8 +58,10 @@ public struct RunRequest {
         if kind != .baseline, let teacher {
             method = try TeacherSettings.committed().resolved(MethodConfig(name: kind), teacher: teacher, student: model)
         }
+        let distilled = kind == .baseline ? nil : teacher
         return RunConfig(model: model, split: split, strategy: s, epochs: epochs, batchSize: batch, seed: seed,
-                         method: method, teacher: kind == .baseline ? nil : teacher, scale: scale)
+                         method: method, teacher: distilled, teacherWeights: distilled.flatMap { TeacherStore().weightsID($0, scale: scale) },
+                         scale: scale)
     }
 
     /// A teacher must be a teacher preset (it has a last stage to run TPP through).

@@ -14,6 +14,14 @@ public struct SpecError: Error, CustomStringConvertible {
 /// be one the format knows: a misspelt key is an error with its line, never a silently
 /// ignored setting. The decoded value is encoded again and the two trees compared.
 public enum StrictYAML {
+    /// Reads and strictly decodes the file at `path` (`what` names it in the error when it cannot be read).
+    public static func load<T: Codable>(_ type: T.Type, from path: String, what: String) throws -> T {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw SpecError(file: path, line: nil, message: "cannot read \(what)")
+        }
+        return try decode(type, from: text, file: path)
+    }
+
     public static func decode<T: Codable>(_ type: T.Type, from text: String, file: String) throws -> T {
         let value: T
         do {
@@ -21,6 +29,10 @@ public enum StrictYAML {
         } catch let e as YamlError {
             throw SpecError(file: file, line: yamlErrorLine(e), message: "not valid YAML: \(e)")
         } catch let e as DecodingError {
+            // Yams reports a syntax error as corrupted data wrapping the parser's error.
+            if case let .dataCorrupted(context) = e, let y = context.underlyingError as? YamlError {
+                throw SpecError(file: file, line: yamlErrorLine(y), message: "not valid YAML: \(y)")
+            }
             let (path, msg) = describe(e)
             throw SpecError(file: file, line: line(of: path, in: text), message: msg)
         }

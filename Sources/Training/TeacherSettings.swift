@@ -57,10 +57,7 @@ public struct TeacherSettings: Codable {
     public static let fileName = "tables/teacher-settings.yaml"
 
     public static func load(from path: String) throws -> TeacherSettings {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw SpecError(file: path, line: nil, message: "cannot read the teacher settings")
-        }
-        let s = try StrictYAML.decode(TeacherSettings.self, from: text, file: path)
+        let s = try StrictYAML.load(TeacherSettings.self, from: path, what: "the teacher settings")
         for (mini, paper) in s.minis.teachers where s.teachers[paper] == nil {
             throw SpecError(file: path, line: nil, message: "mini teacher \(mini) maps to \(paper), which has no settings")
         }

@@ -89,6 +89,17 @@ public struct TeacherStore {
     /// Where an unfinished teacher run is kept in git, so a fresh clone resumes it. Named by
     /// the teacher, not the run key: the key moves when RunConfig's encoding changes, the
     /// recipe (`recipeFingerprint`) is what must match.
+    /// The identity of a teacher's weights at a scale (RunConfig.teacherWeights): the SHA-256
+    /// of the committed file (small; nil while it is not built), the key of its pre-training
+    /// run (ci, where it is trained in the cache), nil at paper scale.
+    public func weightsID(_ name: String, scale: Scale) -> String? {
+        switch scale {
+        case .ci: return try? TeacherStore.pretrainConfig(name, scale: .ci).key
+        case .small: return (try? records())?.first { $0.name == name }?.sha256
+        case .paper: return nil
+        }
+    }
+
     public func inProgressDirectory(_ name: String) -> String { root + "/data/teachers/in-progress/" + name }
 
     /// What must be equal for a saved unfinished run to be resumed: model, data, recipe,
@@ -176,7 +187,7 @@ public struct TeacherStore {
 
 /// Teachers for runs at a scale: the committed pre-trained ones (small), or at ci scale a
 /// tiny one pre-trained here in seconds (cached like any run), so CI needs no weights.
-public final class TeacherProvider {
+public final class TeacherProvider: TeacherSource {
     public let scale: Scale
     public let cache: RunCache
     public let data: DataCatalog

@@ -6,67 +6,6 @@ import NN
 import Store
 import Tensor
 
-public enum TrainingError: Error, CustomStringConvertible {
-    case nonFinite(step: Int, term: String, value: Float, checkpoint: String)
-    case unknownModel(String)
-    case checkpointMismatch(path: String, detail: String)
-    case noSteps(detail: String)
-
-    public var description: String {
-        switch self {
-        case let .nonFinite(step, term, value, checkpoint):
-            return "training stopped at step \(step): loss term '\(term)' is \(value). The last good checkpoint is kept at \(checkpoint); lower the learning rate or check the inputs, then rerun."
-        case let .unknownModel(name):
-            return "unknown model preset '\(name)'; `scalekd models` lists them"
-        case let .checkpointMismatch(path, detail):
-            return "checkpoint \(path) does not fit this run (\(detail)); delete it to start over"
-        case let .noSteps(detail):
-            return "this run would take no training step (\(detail)); the last partial batch is dropped, so the batch must not exceed the training images"
-        }
-    }
-}
-
-/// Validation and test top-1 of one evaluated epoch (1-based).
-public struct EpochEvaluation: Codable, Equatable {
-    public var epoch: Int
-    public var validationTop1: Double
-    public var testTop1: Double
-}
-
-/// What a finished run reports. Accuracy is of the LAST epoch's weights (never the best epoch).
-public struct RunResult: Codable {
-    public var key: String
-    public var top1: Double
-    public var top5: Double
-    /// Validation top-1 of the last epoch's weights (recipes are chosen on it).
-    public var validationTop1: Double? = nil
-    /// Validation and test top-1 at the evaluated epochs (`Trainer.evaluatedEpochs`).
-    public var curve: [EpochEvaluation]? = nil
-    /// The code, engine version and machine that produced the run.
-    public var provenance: Provenance? = nil
-    public var testImages: Int
-    public var trainImages: Int
-    public var epochs: Int
-    public var steps: Int
-    public var wallSeconds: Double
-    public var imagesPerSecond: Double
-    public var finalLosses: [String: Double]
-    public var protocolNote = "top-1/top-5 of the last epoch's weights on the test split"
-
-    /// Reads the result of a run directory (nil when missing or unreadable).
-    public static func load(from path: String) -> RunResult? {
-        guard let d = FileManager.default.contents(atPath: path) else { return nil }
-        return try? JSONDecoder().decode(RunResult.self, from: d)
-    }
-
-    public init(key: String, top1: Double, top5: Double, testImages: Int, trainImages: Int, epochs: Int, steps: Int,
-                wallSeconds: Double, imagesPerSecond: Double, finalLosses: [String: Double]) {
-        self.key = key; self.top1 = top1; self.top5 = top5; self.testImages = testImages; self.trainImages = trainImages
-        self.epochs = epochs; self.steps = steps; self.wallSeconds = wallSeconds
-        self.imagesPerSecond = imagesPerSecond; self.finalLosses = finalLosses
-    }
-}
-
 /// Images per second over the interval since the previous reading.
 struct RateMeter {
     private var lastTime = Date(), lastImages = 0
@@ -78,24 +17,6 @@ struct RateMeter {
         let r = Double(images - lastImages) / max(now.timeIntervalSince(lastTime), 1e-9)
         lastTime = now; lastImages = images
         return r
-    }
-}
-
-/// Checkpoint <-> module state (parameters and buffers under their dotted names).
-public enum StateIO {
-    public static func arrays(_ named: [(String, Tensor)]) -> [String: NamedArray] {
-        Dictionary(uniqueKeysWithValues: named.map { ($0.0, NamedArray(shape: $0.1.shape, values: $0.1.values)) })
-    }
-
-    /// Copies stored arrays into the tensors; every tensor must be present with its shape.
-    public static func load(_ arrays: [String: NamedArray], into named: [(String, Tensor)], path: String) throws {
-        for (name, t) in named {
-            guard let a = arrays[name] else { throw TrainingError.checkpointMismatch(path: path, detail: "no tensor '\(name)'") }
-            guard a.shape == t.shape else {
-                throw TrainingError.checkpointMismatch(path: path, detail: "'\(name)' is \(a.shape), the model has \(t.shape)")
-            }
-            a.values.withUnsafeBufferPointer { t.pointer.update(from: $0.baseAddress!, count: t.count) }
-        }
     }
 }
 
@@ -129,15 +50,18 @@ public final class Trainer {
         self.testSet = testSet
     }
 
-    /// Epochs (1-based) after which validation and test top-1 are measured: every epoch up
-    /// to 40, else every ceil(epochs / 40)-th and the last. Evaluating 15k images costs
-    /// several times a student's 1k-image epoch, so long student runs sample their curve.
-    public static func evaluatedEpochs(of epochs: Int) -> [Int] {
+    /// Epochs (1-based) after which validation top-1 is measured. Every epoch while a
+    /// validation pass costs under a twentieth of the epoch's training (about 3 forward
+    /// passes per training image): teachers on 55k images. A student's 1k-image epoch costs
+    /// less than a pass over the 5k validation images, so its curve is sampled: about 20
+    /// points, plus four fifths of the run (the convergence check's mark) and the last.
+    public static func evaluatedEpochs(of epochs: Int, trainImages: Int, validationImages: Int) -> [Int] {
         guard epochs > 0 else { return [] }
-        let every = (epochs + 39) / 40
-        var out = Array(stride(from: every, through: epochs, by: every))
-        if out.last != epochs { out.append(epochs) }
-        return out
+        let every = 3 * trainImages >= 20 * validationImages ? 1 : (epochs + 19) / 20
+        var out = Set(stride(from: every, through: epochs, by: every))
+        out.insert(epochs)
+        out.insert(max(1, Int(Double(epochs) * 0.8)))
+        return out.sorted()
     }
 
     func makeOptimizer() -> Optimizer {
@@ -207,12 +131,13 @@ public final class Trainer {
         let logHandle = try openLog()
         defer { try? logHandle.close() }
         let totalSteps = stepsPerEpoch * config.epochs
-        let evaluated = Set(Trainer.evaluatedEpochs(of: config.epochs))
+        let evaluated = Set(Trainer.evaluatedEpochs(of: config.epochs, trainImages: trainSet.count, validationImages: validationSet.count))
         let stochastic = objective.trainable.stochasticLayers()  // the module walk once, not per step
         let started = Date()
         var lastCheckpoint = Date()
         var stepsThisProcess = 0, imagesThisProcess = 0
         var logRate = RateMeter(), progressRate = RateMeter()
+        var finalTest: (top1: Double, top5: Double)? = nil
         var lastLosses: [String: Double] = [:]
         objective.trainable.setTraining(true)
         while globalStep < totalSteps {
@@ -264,16 +189,22 @@ public final class Trainer {
                 }
                 let endOfEpoch = globalStep % stepsPerEpoch == 0
                 if endOfEpoch, evaluated.contains(globalStep / stepsPerEpoch) {
-                    let e = EpochEvaluation(epoch: globalStep / stepsPerEpoch,
-                                            validationTop1: Trainer.evaluate(objective.student, on: validationSet).top1,
-                                            testTop1: Trainer.evaluate(objective.student, on: testSet).top1)
+                    var e = EpochEvaluation(epoch: globalStep / stepsPerEpoch,
+                                            validationTop1: Trainer.evaluate(objective.student, on: validationSet).top1)
+                    if globalStep == totalSteps {
+                        let t = Trainer.evaluate(objective.student, on: testSet)
+                        finalTest = t
+                        e.testTop1 = t.top1
+                    }
                     curve.removeAll { $0.epoch == e.epoch }
                     curve.append(e)
-                    let entry: [String: Double] = ["epoch": Double(e.epoch), "validation_top1": e.validationTop1, "test_top1": e.testTop1]
+                    var entry: [String: Double] = ["epoch": Double(e.epoch), "validation_top1": e.validationTop1]
+                    entry["test_top1"] = e.testTop1
                     if let line = try? JSONSerialization.data(withJSONObject: entry, options: [.sortedKeys]) {
                         logHandle.write(line + Data("\n".utf8))
                     }
-                    log("[\(config.model)] epoch \(e.epoch)/\(config.epochs): validation top-1 \(String(format: "%.2f", e.validationTop1))%, test top-1 \(String(format: "%.2f", e.testTop1))%")
+                    log("[\(config.model)] epoch \(e.epoch)/\(config.epochs): validation top-1 \(String(format: "%.2f", e.validationTop1))%"
+                        + (e.testTop1.map { ", test top-1 \(String(format: "%.2f", $0))%" } ?? ""))
                 }
                 if endOfEpoch || Date().timeIntervalSince(lastCheckpoint) >= checkpointSeconds {
                     try saveCheckpoint(state: state, optimizer: optimizer, step: globalStep,
@@ -284,7 +215,8 @@ public final class Trainer {
             }
         }
         let wall = previousWall + Date().timeIntervalSince(started)
-        let (top1, top5) = evaluate()
+        // The last epoch's test pass, unless the run was resumed after it.
+        let (top1, top5) = finalTest ?? Trainer.evaluate(objective.student, on: testSet)
         var result = RunResult(key: config.key, top1: top1, top5: top5, testImages: testSet.count, trainImages: trainSet.count,
                                epochs: config.epochs, steps: globalStep, wallSeconds: wall,
                                imagesPerSecond: Double(imagesThisProcess) / max(Date().timeIntervalSince(started), 1e-9),
@@ -306,13 +238,14 @@ public final class Trainer {
     var stepsPerEpochCache = 1
 
     static func encodeCurve(_ curve: [EpochEvaluation]) -> NamedArray {
-        NamedArray(shape: [curve.count, 3], values: curve.flatMap { [Float($0.epoch), Float($0.validationTop1), Float($0.testTop1)] })
+        NamedArray(shape: [curve.count, 3], values: curve.flatMap { [Float($0.epoch), Float($0.validationTop1), Float($0.testTop1 ?? .nan)] })
     }
 
     static func decodeCurve(_ a: NamedArray?) -> [EpochEvaluation] {
         guard let a, a.shape.count == 2, a.shape[1] == 3 else { return [] }
         return (0..<a.shape[0]).map {
-            EpochEvaluation(epoch: Int(a.values[3 * $0]), validationTop1: Double(a.values[3 * $0 + 1]), testTop1: Double(a.values[3 * $0 + 2]))
+            let test = Double(a.values[3 * $0 + 2])
+            return EpochEvaluation(epoch: Int(a.values[3 * $0]), validationTop1: Double(a.values[3 * $0 + 1]), testTop1: test.isNaN ? nil : test)
         }
     }
 
@@ -323,8 +256,14 @@ public final class Trainer {
         if !curve.isEmpty { opt[Trainer.curveKey] = Trainer.encodeCurve(curve) }
         let ck = Checkpoint(parameters: StateIO.arrays(state), optimizerState: opt,
                             epoch: step / max(1, stepsPerEpochCache), step: step, configJSON: config.canonicalJSON)
-        try ck.save(to: checkpointPath)
+        checkpointsWritten += 1
+        try ck.save(to: checkpointPath, interrupt: checkpointsWritten == Trainer.killInCheckpoint ? { kill(getpid(), SIGKILL) } : nil)
     }
+
+    /// Test hook (KillResumeTests): SCALEKD_KILL_IN_CHECKPOINT=n makes the process kill itself
+    /// with SIGKILL halfway through its n-th checkpoint write (parameters written, optimizer not).
+    static let killInCheckpoint = ProcessInfo.processInfo.environment["SCALEKD_KILL_IN_CHECKPOINT"].flatMap(Int.init)
+    private var checkpointsWritten = 0
 
     func openLog() throws -> FileHandle {
         if !FileManager.default.fileExists(atPath: logPath) { _ = FileManager.default.createFile(atPath: logPath, contents: nil) }

@@ -12,7 +12,7 @@ struct ScaleKDCommand: ParsableCommand {
         commandName: "scalekd",
         abstract: "The ScaleKD replication suite: paper tables as declared experiments on a Swift tensor engine.",
         subcommands: [EnvCommand.self, ModelsCommand.self, TrainCommand.self, DistillCommand.self, TeachersCommand.self,
-                      RunTableCommand.self, CheckCommand.self, ReportCommand.self, FiguresCommand.self, PlotCommand.self, BenchCommand.self])
+                      RunTableCommand.self, RecipesCommand.self, CheckCommand.self, ReportCommand.self, FiguresCommand.self, PlotCommand.self, BenchCommand.self])
 }
 
 struct EnvCommand: ParsableCommand {
@@ -210,32 +210,24 @@ struct PlotCommand: ParsableCommand {
     @Option(help: "Channels to draw.") var channels = 24
 
     func run() throws {
-        if data.hasSuffix(".json") {
-            // A table's result (tables/out/tableNN.json): redraw the line figures its spec
-            // declares (Figure 4) from the stored cells.
-            let result = try RegressionCheck.load(data)
-            let spec = try TableSpec.load(table: "\(result.table)")
-            let url = URL(fileURLWithPath: data)
-            let figures = TableFigures(spec: spec, result: result, directory: url.deletingLastPathComponent().path,
-                                       stem: url.deletingPathExtension().lastPathComponent)
-            for figure in spec.figures ?? [] {
-                guard let plot = figures.plot(figure) else { continue }
-                let path = output ?? "\(figures.directory)/\(figures.fileName(figure))"
-                try plot.writePNG(to: URL(fileURLWithPath: path), scale: scale)
-                print("wrote \(path)")
-            }
-            return
-        }
-        let out = output ?? (data.hasSuffix(".h5") ? String(data.dropLast(3)) + ".png" : data + ".png")
-        if DistanceScatter.isDistanceScatter(data) {
-            // Figure 6 (tables/out/table09-figure06.h5): the measured distances, PCA'd.
-            try DistanceScatter.load(from: data).plot().writePNG(to: URL(fileURLWithPath: out), scale: scale)
-            print("wrote \(out)")
-            return
-        }
-        let s = try Spectrum.load(from: data)
-        try s.figure(title: "\(s.teacher) last-stage |DCT|", channels: channels).writePNG(to: URL(fileURLWithPath: out), scale: scale)
-        print("wrote \(out)")
+        for path in try FigureRedraw.redraw(data, output: output, scale: scale, channels: channels) { print("wrote \(path)") }
+    }
+}
+
+struct RecipesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "recipes",
+        abstract: "Choose each student family's small-scale recipe on the validation split (tables/recipe-search.yaml).",
+        discussion: "Trains the candidates the run cache lacks (two invocations split them), then writes tables/student-recipes.yaml and docs/recipe-search.md.")
+    @Option(help: "Only these models (comma-separated).") var only: String?
+    @Option(help: "Run cache directory.") var runs = "runs"
+    @Flag(help: "Write the outputs from the finished candidates without training.") var noTraining = false
+
+    func run() throws {
+        let spec = try RecipeSearchSpec.load(from: StrictYAML.locate(RecipeSearchSpec.fileName) ?? RecipeSearchSpec.fileName)
+        let search = RecipeSearch(spec: spec, cache: RunCache(root: runs), data: try DataCatalog())
+        if !noTraining { try search.train(only: only.map { $0.split(separator: ",").map(String.init) }) }
+        print(try search.write())
     }
 }
 

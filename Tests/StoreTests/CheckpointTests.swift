@@ -116,6 +116,41 @@ final class CheckpointTests: XCTestCase {
         assertLoad(partial) { $0 == .notACheckpoint(path: partial, reason: "missing group /optimizer") }
     }
 
+    /// Bytes flipped inside a tensor's values (which HDF5 does not check) are caught by the
+    /// per-tensor CRC-32, naming the tensor; a version-1 file (no checksums) still loads.
+    func testCorruptTensorValuesAreNamed() throws {
+        let path = directory + "/ckpt.h5"
+        var c = sample()
+        let marker: [Float] = (0..<64).map { 1234.5 + Float($0) }
+        c.parameters["blocks.1.mlp.fc1.weight"] = NamedArray(shape: [8, 8], values: marker)
+        try c.save(to: path)
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        let pattern = marker.withUnsafeBytes { [UInt8]($0) }
+        guard let at = (0...(bytes.count - pattern.count)).first(where: { bytes[$0..<($0 + pattern.count)].elementsEqual(pattern) }) else {
+            return XCTFail("tensor bytes not found in the file")
+        }
+        bytes[at + 100] ^= 0x40  // one value's exponent bit: a plausible float, a wrong weight
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        assertLoad(path) {
+            $0 == .corruptTensor(path: path, tensor: "/params/blocks.1.mlp.fc1.weight",
+                                 detail: "its values fail the CRC-32 stored when it was written")
+        }
+
+        // Version 1 (written before checksums): loads without a check.
+        let old = directory + "/v1.h5"
+        let file = try HDF5File.create(old)
+        let root = try file.root()
+        try root.setAttribute("format", string: Checkpoint.format)
+        try root.setAttribute("format_version", int: 1)
+        try root.setAttribute("epoch", int: 1)
+        try root.setAttribute("step", int: 2)
+        try root.setAttribute("config", string: "{}")
+        try root.createGroup("params").write("w", shape: [2], values: [Float(1), 2])
+        _ = try root.createGroup("optimizer")
+        try file.close()
+        XCTAssertEqual(try Checkpoint.load(from: old).parameters["w"]?.values, [1, 2])
+    }
+
     func testInterruptedSaveKeepsTheOldFile() throws {
         struct Crash: Error {}
         let path = directory + "/ckpt.h5"

@@ -280,6 +280,25 @@ final class SafeTensorsTests: XCTestCase {
         }
     }
 
+    /// timm checkpoints hold integer buffers beside the weights: the skipping reader returns
+    /// the floats, lists the integers, and still checks their sizes.
+    func testSkippingIntegerTensors() throws {
+        let header = #"{"bn.num_batches_tracked":{"dtype":"I64","shape":[],"data_offsets":[0,8]},"#
+            + #""bn.weight":{"dtype":"F32","shape":[2],"data_offsets":[8,16]},"#
+            + #""attn.relative_position_index":{"dtype":"I32","shape":[2,2],"data_offsets":[16,32]}}"#
+        let values: [Float] = [1.5, -2]
+        let path = try writeFile("timm.safetensors", header: header,
+                                 data: [UInt8](repeating: 0, count: 8) + values.withUnsafeBytes { [UInt8]($0) } + [UInt8](repeating: 0, count: 16))
+        let r = try SafeTensors.readSkippingIntegers(path: path)
+        XCTAssertEqual(r.tensors, ["bn.weight": NamedArray(shape: [2], values: values)])
+        XCTAssertEqual(r.skipped, ["bn.num_batches_tracked": "I64", "attn.relative_position_index": "I32"])
+        let short = try writeFile("short.safetensors", header: #"{"idx":{"dtype":"I64","shape":[2],"data_offsets":[0,8]}}"#,
+                                  data: [UInt8](repeating: 0, count: 8))
+        XCTAssertThrowsError(try SafeTensors.readSkippingIntegers(path: short)) { error in
+            XCTAssertTrue("\(error)".contains("\"idx\""), "\(error)")
+        }
+    }
+
     func testByteCountNotMatchingShape() throws {
         let path = try writeFile("count.safetensors",
                                  header: #"{"w":{"dtype":"F16","shape":[2,3],"data_offsets":[0,8]}}"#, data: [UInt8](repeating: 0, count: 8))

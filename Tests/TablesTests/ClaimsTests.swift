@@ -65,6 +65,21 @@ final class ClaimsTests: XCTestCase {
         XCTAssertEqual(ClaimEvaluator.evaluate(claim(.allRows, cell: "s", than: ["b"]), cells: against, rows: ["a", "c"]).verdict, .notHeld)
     }
 
+    /// mean_rows tests the per-seed mean over rows: a row that loses is outweighed by rows
+    /// that gain (held where all_rows is not), and a mean loss is not held.
+    func testMeanOverRows() {
+        let mixed = cells(["a": ["s": [14, 14.2, 13.9], "b": [10, 10.1, 10]], "c": ["s": [9, 9.1, 8.9], "b": [10, 10.1, 10]]])
+        let mean = ClaimEvaluator.evaluate(claim(.meanRows, cell: "s", than: ["b"]), cells: mixed, rows: ["a", "c"])
+        XCTAssertEqual(mean.verdict, .held, mean.evidence)
+        XCTAssertTrue(mean.evidence.contains("mean of s over 2 rows"), mean.evidence)
+        XCTAssertEqual(ClaimEvaluator.evaluate(claim(.allRows, cell: "s", than: ["b"]), cells: mixed, rows: ["a", "c"]).verdict, .notHeld)
+        let down = cells(["a": ["s": [8, 8.2, 7.9], "b": [10, 10.1, 10]], "c": ["s": [9, 9.1, 8.9], "b": [10, 10.1, 10]]])
+        XCTAssertEqual(ClaimEvaluator.evaluate(claim(.meanRows, cell: "s", than: ["b"]), cells: down, rows: ["a", "c"]).verdict, .notHeld)
+        // Rows with different seed counts cannot be averaged per seed.
+        let ragged = cells(["a": ["s": [14, 14.2], "b": [10, 10.1]], "c": ["s": [9, 9.1, 8.9], "b": [10, 10.1, 10]]])
+        XCTAssertEqual(ClaimEvaluator.evaluate(claim(.meanRows, cell: "s", than: ["b"]), cells: ragged, rows: ["a", "c"]).verdict, .notTestable)
+    }
+
     func testIncreasingChain() {
         let up = cells(["s": ["d": [1, 1.1, 0.9, 1.05]], "b": ["d": [2, 2.1, 1.95, 2.05]], "l": ["d": [3, 3.1, 3.05, 2.95]]])
         XCTAssertEqual(ClaimEvaluator.evaluate(claim(.increasing, cell: nil, than: ["s.d", "b.d", "l.d"]), cells: up, rows: []).verdict, .held)

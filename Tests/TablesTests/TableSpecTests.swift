@@ -28,20 +28,7 @@ final class TableSpecTests: XCTestCase {
         return path
     }
 
-    let valid = """
-    table: 99
-    title: t
-    source: s
-    columns:
-      - {id: student, header: Student, kind: label}
-      - {id: baseline, header: Baseline, kind: run}
-    plan:
-      ci: {epochs: 1, seeds: 1}
-    rows:
-      - id: r
-        models: {student: resnet-mini}
-        runs: {baseline: {method: baseline}}
-    """
+    let valid = minimalSpec
 
     var withTeacher: String { valid.replacingOccurrences(of: "{student: resnet-mini}", with: "{student: resnet-mini, teacher: swin-mini-l}") }
 
@@ -71,6 +58,9 @@ final class TableSpecTests: XCTestCase {
             (valid.replacingOccurrences(of: "epochs: 1, seeds: 1", with: "epochs: -1, seeds: 1"), "epochs must be at least 1 (got -1)", 8),
             (valid.replacingOccurrences(of: "epochs: 1, seeds: 1", with: "epochs: 1, seeds: 1, batchSize: 0"), "batchSize must be at least 1 (got 0)", 8),
             (withTeacher.replacingOccurrences(of: "{method: baseline}", with: "{method: scalekd, options: {beta: 2}}"), "beta must be in [0, 1]", 12),
+            // YAML syntax errors give the line the parser stopped at.
+            (valid.replacingOccurrences(of: "  ci: {epochs: 1, seeds: 1}", with: "  ci: {epochs: 1, seeds: 1"), "not valid YAML", 9),
+            (valid.replacingOccurrences(of: "title: t", with: "title: t: u"), "not valid YAML", 2),
         ]
         for (text, message, line) in cases {
             let path = write(text)

@@ -54,6 +54,17 @@ final class TrainerTests: XCTestCase {
     /// Interrupt at several points (mid-epoch with and without a fresh checkpoint, at an
     /// epoch boundary), resume in a new trainer: the final weights and accuracy are
     /// bit-identical to an uninterrupted run.
+    /// Teachers (55k images) are measured every epoch; a 1k-image student's long run is
+    /// sampled (about 20 points) but always at four fifths of the run and at its end.
+    func testEvaluatedEpochs() {
+        XCTAssertEqual(Trainer.evaluatedEpochs(of: 30, trainImages: 55_000, validationImages: 5_000), Array(1...30))
+        let student = Trainer.evaluatedEpochs(of: 200, trainImages: 1_000, validationImages: 5_000)
+        XCTAssertEqual(student.count, 20)
+        XCTAssertTrue(student.contains(160) && student.last == 200 && student.first == 10)
+        XCTAssertEqual(Trainer.evaluatedEpochs(of: 101, trainImages: 1_000, validationImages: 5_000).filter { $0 == 80 || $0 == 101 }, [80, 101])
+        XCTAssertEqual(Trainer.evaluatedEpochs(of: 3, trainImages: 300, validationImages: 200), [1, 2, 3])
+    }
+
     func testResumeIsBitIdentical() throws {
         let tmp = NSTemporaryDirectory() + "scalekd-resume-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: tmp) }

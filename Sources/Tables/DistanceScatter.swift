@@ -1,8 +1,6 @@
 import Datasets
 import Distill
 import Foundation
-import Training
-import Models
 import Plot
 import Store
 import Tensor
@@ -25,93 +23,6 @@ import Tensor
 //   on the pooled distances of both runs so both clouds share the axes.
 // - Samples: the first `samples` images of the runs' test split; one seeded subset of
 //   `points` images is drawn for both runs (the paper draws 6,400 of 64,000, 8 times).
-
-/// Principal components by power iteration with deflation on the smaller of the covariance
-/// (d x d) and Gram (m x m) matrices, formed with the engine's matmul. Deterministic: a fixed
-/// start vector and each component's sign fixed so its largest entry is positive.
-public enum PCA {
-    public struct Fit {
-        /// Mean of the rows [d].
-        public var mean: [Double]
-        /// Unit principal directions [count][d], largest variance first.
-        public var components: [[Double]]
-        /// Variance along each component.
-        public var variances: [Double]
-        /// Total variance (trace of the covariance), for the explained share.
-        public var totalVariance: Double
-    }
-
-    /// Fits the top `count` components of the rows of `x` [m, d] (row-major).
-    public static func fit(_ x: [Float], rows m: Int, columns d: Int, count: Int = 2) -> Fit {
-        precondition(x.count == m * d && m > 1 && count <= min(m, d), "PCA: \(x.count) values for \(m) x \(d), \(count) components")
-        var mean = [Double](repeating: 0, count: d)
-        for i in 0..<m { for j in 0..<d { mean[j] += Double(x[i * d + j]) } }
-        for j in 0..<d { mean[j] /= Double(m) }
-        var centered = x
-        for i in 0..<m { for j in 0..<d { centered[i * d + j] -= Float(mean[j]) } }
-        let xc = Tensor(shape: [m, d], values: centered)
-        // The smaller side keeps the eigenproblem small; both have the same non-zero eigenvalues.
-        let useGram = m < d
-        let matrix = withoutGrad { useGram ? xc.matmul(xc, transposeB: true) : xc.matmul(xc, transposeA: true) }
-        let k = useGram ? m : d
-        var s = matrix.values.map { Double($0) / Double(m) }
-        let total = (0..<k).map { s[$0 * k + $0] }.reduce(0, +)
-        var components: [[Double]] = [], variances: [Double] = []
-        for _ in 0..<count {
-            var (vector, value) = dominantEigenpair(s, size: k)
-            // Deflate: the next power iteration finds the next component.
-            for i in 0..<k { for j in 0..<k { s[i * k + j] -= value * vector[i] * vector[j] } }
-            if useGram {
-                // Direction in feature space: Xc^T u (then normalised).
-                var v = [Double](repeating: 0, count: d)
-                for i in 0..<m where vector[i] != 0 { for j in 0..<d { v[j] += vector[i] * Double(centered[i * d + j]) } }
-                vector = normalized(v)
-            }
-            value = max(value, 0)
-            let largest = vector.indices.max { abs(vector[$0]) < abs(vector[$1]) } ?? 0
-            if vector[largest] < 0 { vector = vector.map { -$0 } }
-            components.append(vector)
-            variances.append(value)
-        }
-        return Fit(mean: mean, components: components, variances: variances, totalVariance: total)
-    }
-
-    /// Coordinates of the rows of `x` [m, d] on the fitted components: [m][count].
-    public static func project(_ x: [Float], rows m: Int, columns d: Int, on fit: Fit) -> [[Double]] {
-        (0..<m).map { i in
-            fit.components.map { c in (0..<d).reduce(0.0) { $0 + (Double(x[i * d + $1]) - fit.mean[$1]) * c[$1] } }
-        }
-    }
-
-    static func normalized(_ v: [Double]) -> [Double] {
-        let n = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
-        return n > 0 ? v.map { $0 / n } : v
-    }
-
-    /// Largest eigenvalue and its unit eigenvector of a symmetric PSD matrix [size, size].
-    static func dominantEigenpair(_ s: [Double], size k: Int, iterations: Int = 5000, tolerance: Double = 1e-11) -> ([Double], Double) {
-        // Fixed, non-symmetric start (a uniform one could be orthogonal to the answer).
-        var v = normalized((0..<k).map { 1 + Double($0 % 7) / 7 })
-        var value = 0.0
-        var w = [Double](repeating: 0, count: k)
-        s.withUnsafeBufferPointer { ps in
-            for _ in 0..<iterations {
-                for i in 0..<k {
-                    var acc = 0.0
-                    for j in 0..<k { acc += ps[i * k + j] * v[j] }
-                    w[i] = acc
-                }
-                value = w.reduce(0) { $0 + $1 * $1 }.squareRoot()
-                guard value > 0 else { return }
-                var change = 0.0
-                for i in 0..<k { w[i] /= value; change += (w[i] - v[i]) * (w[i] - v[i]) }
-                swap(&v, &w)
-                if change < tolerance { return }
-            }
-        }
-        return (v, value)
-    }
-}
 
 /// Figure 6's measured data: per-sample distances of two runs projected on a shared 2-D PCA,
 /// saved as HDF5 so `scalekd plot` can redraw it.
@@ -295,54 +206,42 @@ public enum DistanceMeasurement {
     }
 }
 
-extension TableRunner {
-    /// Measures every `distance_scatter` figure of the spec from its trained runs (seed 0) and
-    /// writes its HDF5 data; TableFigures draws the PNG and the paragraph from that file.
-    func writeDistanceFigures() throws {
-        let stem = String(format: "table%02d", spec.table)
-        for figure in spec.figures ?? [] where figure.kind == FigureSpec.distanceScatter {
-            guard let column = figure.column, let withoutID = figure.without, let withID = figure.with,
-                  let withoutRow = spec.rows.first(where: { $0.id == withoutID }),
-                  let withRow = spec.rows.first(where: { $0.id == withID }) else { continue }
-            let samples = figure.samples ?? 1600
-            var measured: [(key: String, spatial: [Float], frequency: [Float]?, count: Int, dimension: Int)] = []
-            for row in [withoutRow, withRow] {
-                let config = try config(row: row, column: column, seed: 0)
-                guard let distiller = try makeObjective(for: config, teacherLoader: { try self.teachers.teacher($0) }) as? Distiller else {
-                    throw SpecError(file: "table \(spec.table)", line: nil, message: "figure \(figure.id): row \(row.id) is not a distilled run")
-                }
-                // The checkpoint holds `trainable` (student + projectors) under the names it was saved with.
-                let path = cache.directory(for: config) + "/checkpoint.h5"
-                try StateIO.load(try Checkpoint.load(from: path).parameters, into: distiller.trainable.namedTensors(), path: path)
-                let m = DistanceMeasurement.measure(distiller, on: data.testSet(config.split), samples: samples)
-                measured.append((config.key, m.spatial, m.frequency, m.count, m.dimension))
-            }
-            let (a, b) = (measured[0], measured[1])
-            let n = min(a.count, b.count), d = a.dimension
-            let pooled = Array(a.spatial.prefix(n * d)) + Array(b.spatial.prefix(n * d))
-            let fit = PCA.fit(pooled, rows: 2 * n, columns: d)
-            let coordinates = PCA.project(pooled, rows: 2 * n, columns: d, on: fit)
-            let origin = PCA.project([Float](repeating: 0, count: d), rows: 1, columns: d, on: fit)[0]
-            var rng = RandomGenerator(seed: 6, stream: 0xF16)
-            var order = Array(0..<n)
-            rng.shuffle(&order)
-            let plotted = Array(order.prefix(figure.points ?? 640)).sorted()
-            func label(_ row: RowSpec, _ prefix: String) -> String {
-                let text = spec.columns.filter { $0.kind == .label }.compactMap { row.labels?[$0.id] }.last ?? row.id
-                return "\(prefix): \(text)"
-            }
-            let scatter = DistanceScatter(
-                title: figure.title, scale: scale.rawValue,
-                without: .init(name: label(withoutRow, "without DFM"), runKey: a.key, coordinates: Array(coordinates[0..<n]),
-                               norms: DistanceMeasurement.rowNorms(a.spatial, count: n, dimension: d)),
-                with: .init(name: label(withRow, "with DFM"), runKey: b.key, coordinates: Array(coordinates[n..<(2 * n)]),
-                            norms: DistanceMeasurement.rowNorms(b.spatial, count: n, dimension: d)),
-                withFrequencyViewNorms: b.frequency.map { DistanceMeasurement.rowNorms($0, count: n, dimension: d) },
-                plotted: plotted, origin: origin,
-                explainedShare: fit.variances.map { $0 / max(fit.totalVariance, 1e-30) }, dimension: d)
-            try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
-            try scatter.save(to: "\(outputDirectory)/\(stem)-\(figure.id).h5")
-            print("== table \(spec.table) figure \(figure.id): \(scatter.verdict().evidence)")
+extension DistanceScatter {
+    /// One run's distance vectors, as DistanceMeasurement.measure returns them.
+    public struct Measured {
+        public var name: String
+        public var runKey: String
+        public var spatial: [Float]
+        public var frequency: [Float]?
+        public var count: Int
+        public var dimension: Int
+
+        public init(name: String, runKey: String, spatial: [Float], frequency: [Float]?, count: Int, dimension: Int) {
+            self.name = name; self.runKey = runKey; self.spatial = spatial; self.frequency = frequency
+            self.count = count; self.dimension = dimension
         }
+    }
+
+    /// The figure's data from the two runs: PCA fitted on their pooled distances, and one
+    /// seeded subset of `points` images drawn for both.
+    public static func build(title: String, scale: String, without a: Measured, with b: Measured, points: Int) -> DistanceScatter {
+        let n = min(a.count, b.count), d = a.dimension
+        let pooled = Array(a.spatial.prefix(n * d)) + Array(b.spatial.prefix(n * d))
+        let fit = PCA.fit(pooled, rows: 2 * n, columns: d)
+        let coordinates = PCA.project(pooled, rows: 2 * n, columns: d, on: fit)
+        let origin = PCA.project([Float](repeating: 0, count: d), rows: 1, columns: d, on: fit)[0]
+        var rng = RandomGenerator(seed: 6, stream: 0xF16)
+        var order = Array(0..<n)
+        rng.shuffle(&order)
+        let plotted = Array(order.prefix(points)).sorted()
+        return DistanceScatter(
+            title: title, scale: scale,
+            without: .init(name: a.name, runKey: a.runKey, coordinates: Array(coordinates[0..<n]),
+                           norms: DistanceMeasurement.rowNorms(a.spatial, count: n, dimension: d)),
+            with: .init(name: b.name, runKey: b.runKey, coordinates: Array(coordinates[n..<(2 * n)]),
+                        norms: DistanceMeasurement.rowNorms(b.spatial, count: n, dimension: d)),
+            withFrequencyViewNorms: b.frequency.map { DistanceMeasurement.rowNorms($0, count: n, dimension: d) },
+            plotted: plotted, origin: origin,
+            explainedShare: fit.variances.map { $0 / max(fit.totalVariance, 1e-30) }, dimension: d)
     }
 }

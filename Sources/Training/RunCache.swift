@@ -1,0 +1,92 @@
+import Foundation
+import Store
+
+/// The runs/ cache: one directory per run key, guarded by an exclusive lock so two
+/// processes never train the same run at once.
+///
+/// Finished small- and paper-scale runs are also recorded in the committed results store
+/// (results/<key>.json: the run's config and result), so a fresh clone knows every
+/// finished run without its checkpoint and a campaign resumes on another machine. ci runs
+/// are never recorded: CI trains them from an empty cache so the current code is what runs.
+public struct RunCache {
+    public let root: String
+    /// The results store folder (nil: none).
+    public let store: String?
+
+    public init(root: String = "runs", store: String? = RunCache.committedStore) { self.root = root; self.store = store }
+
+    /// The repository's results/ folder, found from the current directory upwards.
+    public static var committedStore: String? { StrictYAML.locate("results") }
+
+    public func directory(for config: RunConfig) -> String { "\(root)/\(config.key)" }
+
+    /// Runs `body` holding the run's lock (waits, with a message, if another process has it).
+    public func withLock<T>(_ config: RunConfig, _ body: () throws -> T) throws -> T {
+        try withLock(config, wait: true, body)!
+    }
+
+    /// Runs `body` holding the run's lock; when another process holds it, waits for it
+    /// (`wait`) or returns nil at once.
+    public func withLock<T>(_ config: RunConfig, wait: Bool, _ body: () throws -> T) throws -> T? {
+        let dir = directory(for: config)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let fd = open(dir + "/.lock", O_CREAT | O_RDWR, 0o644)
+        guard fd >= 0 else { throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: dir + "/.lock"]) }
+        defer { close(fd) }
+        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            guard wait else { return nil }
+            print("waiting for another process training run \(config.key) (\(config.model))...")
+            flock(fd, LOCK_EX)
+        }
+        defer { flock(fd, LOCK_UN) }
+        let configPath = dir + "/config.json"
+        if !FileManager.default.fileExists(atPath: configPath) {
+            try AtomicWrite.write(Data(config.canonicalJSON.utf8), to: configPath)
+        }
+        do {
+            return try body()
+        } catch {
+            // A run that failed before its first checkpoint (bad teacher, bad data, a crash
+            // in set-up) leaves no folder behind; one with a checkpoint keeps it to resume.
+            let fm = FileManager.default
+            if !fm.fileExists(atPath: dir + "/checkpoint.h5") && !fm.fileExists(atPath: dir + "/result.json") {
+                try? fm.removeItem(atPath: dir)
+            }
+            throw error
+        }
+    }
+
+    /// The cached result, or the result of `train` run under the run's lock. The cache is
+    /// checked again once the lock is held: a process that waited for another one training
+    /// the same run takes its result instead of training it a second time. With `wait:
+    /// false` it returns nil at once when another process holds the run.
+    public func resultOrTrain(_ config: RunConfig, wait: Bool = true, _ train: () throws -> RunResult) throws -> RunResult? {
+        if let r = result(for: config) { return r }
+        return try withLock(config, wait: wait) { try result(for: config) ?? train() }
+    }
+
+    public func result(for config: RunConfig) -> RunResult? { result(key: config.key) }
+
+    public func result(key: String) -> RunResult? {
+        RunResult.load(from: "\(root)/\(key)/result.json") ?? store.flatMap { RunRecord.load(from: "\($0)/\(key).json")?.result }
+    }
+
+    /// Records a finished run in the store (not at ci scale).
+    public func record(_ config: RunConfig, _ result: RunResult) throws {
+        guard let store, config.scale != .ci else { return }
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try AtomicWrite.write(try enc.encode(RunRecord(config: config, result: result)), to: "\(store)/\(config.key).json")
+    }
+}
+
+/// One run in the results store: what was trained and what it measured.
+public struct RunRecord: Codable {
+    public var config: RunConfig
+    public var result: RunResult
+
+    public static func load(from path: String) -> RunRecord? {
+        guard let d = FileManager.default.contents(atPath: path) else { return nil }
+        return try? JSONDecoder().decode(RunRecord.self, from: d)
+    }
+}

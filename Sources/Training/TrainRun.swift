@@ -1,0 +1,60 @@
+import Foundation
+import Store
+
+extension RunCache {
+    /// Trains (or resumes, or takes from the cache) one run under its lock: the one way a
+    /// run is trained, used by `scalekd train/distill`, the tables and the teachers. With
+    /// `wait: false` it returns nil at once when another process holds the run.
+    public func train(_ config: RunConfig, data: DataCatalog, teachers: TeacherSource, wait: Bool = true,
+                      checkpointSeconds: Double = 60) throws -> RunResult? {
+        try resultOrTrain(config, wait: wait) {
+            let objective = try makeObjective(for: config) { try teachers.teacher($0) }
+            if let key = config.initFrom {
+                // Fine-tuning: the student starts from another run's final weights.
+                let path = "\(root)/\(key)/checkpoint.h5"
+                let params = try Checkpoint.load(from: path).parameters
+                let stripped = Dictionary(uniqueKeysWithValues: params.map {
+                    ($0.key.hasPrefix("student.") ? String($0.key.dropFirst(8)) : $0.key, $0.value)
+                })
+                try StateIO.load(stripped, into: objective.student.namedTensors(), path: path)
+            }
+            let trainer = Trainer(config: config, runDirectory: directory(for: config), objective: objective,
+                                  trainSet: data.trainSet(config.split), validationSet: data.validationSet(config.split),
+                                  testSet: data.testSet(config.split))
+            trainer.checkpointSeconds = checkpointSeconds
+            let result = try trainer.run()!
+            try record(config, result)
+            return result
+        }
+    }
+}
+
+extension RunCache {
+    /// Trains every run of `configs` the cache lacks, in order, passing over a run another
+    /// process holds for the next free one (so processes working on one list split it) and
+    /// over runs whose teacher is not pre-trained; a run that fine-tunes from another waits
+    /// for it. Returns once every run is finished or cannot start; held runs are looked at
+    /// again every few seconds (a process that dies releases its lock, and its run is taken over).
+    public func trainAll(_ configs: [RunConfig], data: DataCatalog, teachers: TeacherSource) throws {
+        var blocked = Set<String>()
+        while true {
+            var progressed = false, waiting = false
+            for config in configs where result(for: config) == nil && !blocked.contains(config.key) {
+                if let from = config.initFrom, result(key: from) == nil {
+                    if blocked.contains(from) { blocked.insert(config.key) } else { waiting = true }
+                    continue
+                }
+                do {
+                    if try train(config, data: data, teachers: teachers, wait: false) == nil { waiting = true; continue }
+                    progressed = true
+                } catch let error as ExperimentError {
+                    guard case .teacherMissing = error else { throw error }
+                    blocked.insert(config.key)
+                }
+            }
+            if !progressed && !waiting { return }
+            if !progressed { Thread.sleep(forTimeInterval: 5) }
+        }
+    }
+}
+

@@ -1,0 +1,53 @@
+import Foundation
+import Tables
+import Training
+import XCTest
+
+/// Two invocations of one table split its runs: a run another process holds is passed over
+/// for the next free one, not waited for first.
+final class TableRunnerTests: XCTestCase {
+    // Two seeds of one tiny run.
+    let spec = minimalSpec.replacingOccurrences(of: "ci: {epochs: 1, seeds: 1}",
+                                                with: "ci: {epochs: 1, seeds: 2, perClass: 5, testPerClass: 5, validationPerClass: 2, batchSize: 10}")
+
+    func testHeldRunIsPassedOverForTheNextOne() throws {
+        let dir = NSTemporaryDirectory() + "runner-\(getpid())-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try spec.write(toFile: dir + "/table99.yaml", atomically: true, encoding: .utf8)
+        let cache = RunCache(root: dir + "/runs")
+        let runner = try TableRunner(spec: try TableSpec.load(dir + "/table99.yaml"), scale: .ci, cache: cache,
+                                     outputDirectory: dir + "/out", data: try DataCatalog())
+        let configs = try runner.configs()
+        XCTAssertEqual(configs.count, 2)
+        let (held, free) = (configs[0], configs[1])
+
+        let finished = Counter()
+        var sawFreeDoneWhileHeld = false
+        try cache.withLock(held) {
+            let other = Thread {
+                _ = try? runner.run()
+                _ = finished.increment()
+            }
+            other.start()
+            let deadline = Date().addingTimeInterval(120)
+            while cache.result(for: free) == nil && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+            sawFreeDoneWhileHeld = cache.result(for: free) != nil
+            XCTAssertEqual(finished.value, 0, "the table finished while one of its runs was held")
+        }
+        XCTAssertTrue(sawFreeDoneWhileHeld, "the runner waited on the held run instead of training the free one")
+        // Released: the runner takes the held run too, then writes the table.
+        let deadline = Date().addingTimeInterval(120)
+        while finished.value == 0 && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        XCTAssertNotNil(cache.result(for: held))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/out/table99.md"))
+    }
+}
+
+/// A thread-safe counter.
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    var value: Int { lock.lock(); defer { lock.unlock() }; return count }
+    func increment() -> Int { lock.lock(); defer { lock.unlock() }; count += 1; return count }
+}
