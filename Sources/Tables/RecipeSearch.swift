@@ -139,6 +139,7 @@ public struct RecipeSearch {
                 if let v = r.learningRate { fields.append("learning_rate: \(v)") }
                 if let v = r.weightDecay { fields.append("weight_decay: \(v)") }
                 if let v = r.warmupEpochs { fields.append("warmup_epochs: \(v)") }
+                if let v = r.augmentation { fields.append("augmentation: \(v)") }
                 yaml += "    \(strategy): {\(fields.joined(separator: ", "))}\n"
             }
         }

@@ -104,6 +104,16 @@ public final class TableRunner {
         try cache.trainAll(try configs(), data: data, teachers: teachers)
     }
 
+    /// Trains the runs of one shard that the cache and the results store lack (no outputs:
+    /// a later invocation without a shard assembles the table); returns how many runs the
+    /// shard holds.
+    @discardableResult
+    public func trainShard(_ shard: Shard) throws -> Int {
+        let mine = shard.select(try configs())
+        try cache.trainAll(mine, data: data, teachers: teachers)
+        return mine.count
+    }
+
     /// Trains (or takes from the cache) one run.
     func result(of config: RunConfig) throws -> RunResult {
         try cache.train(config, data: data, teachers: teachers)!

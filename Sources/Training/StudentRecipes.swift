@@ -1,3 +1,4 @@
+import Datasets
 import Foundation
 
 /// A student family's small-scale recipe under one strategy: its epochs and the strategy
@@ -8,14 +9,21 @@ public struct StudentRecipe: Codable, Equatable, Sendable {
     public var learningRate: Double?
     public var weightDecay: Double?
     public var warmupEpochs: Double?
+    /// none, traditional or advanced: another strategy's augmentation (a linear model on
+    /// pixels is not translation-invariant, so crops only blur what it can learn).
+    public var augmentation: String?
 
     enum CodingKeys: String, CodingKey {
-        case epochs, learningRate = "learning_rate", weightDecay = "weight_decay", warmupEpochs = "warmup_epochs"
+        case epochs, learningRate = "learning_rate", weightDecay = "weight_decay", warmupEpochs = "warmup_epochs", augmentation
     }
 
-    public init(epochs: Int, learningRate: Double? = nil, weightDecay: Double? = nil, warmupEpochs: Double? = nil) {
+    public init(epochs: Int, learningRate: Double? = nil, weightDecay: Double? = nil, warmupEpochs: Double? = nil,
+                augmentation: String? = nil) {
         self.epochs = epochs; self.learningRate = learningRate; self.weightDecay = weightDecay; self.warmupEpochs = warmupEpochs
+        self.augmentation = augmentation
     }
+
+    static let augmentations: [String: Augmentation] = ["none": .none, "traditional": .traditional, "advanced": .advanced]
 
     /// The strategy with this recipe's settings.
     public func applied(to strategy: TrainingStrategy) -> TrainingStrategy {
@@ -23,6 +31,7 @@ public struct StudentRecipe: Codable, Equatable, Sendable {
         if let v = learningRate { s.learningRate = Float(v) }
         if let v = weightDecay { s.weightDecay = Float(v) }
         if let v = warmupEpochs { s.warmupEpochs = v }
+        if let a = augmentation.flatMap({ StudentRecipe.augmentations[$0] }) { s.augmentation = a }
         return s
     }
 
@@ -32,6 +41,7 @@ public struct StudentRecipe: Codable, Equatable, Sendable {
         if let v = learningRate { parts.append("lr \(v)") }
         if let v = weightDecay { parts.append("wd \(v)") }
         if let v = warmupEpochs { parts.append("warm-up \(v)") }
+        if let a = augmentation { parts.append("augmentation \(a)") }
         return parts.joined(separator: ", ")
     }
 
@@ -50,6 +60,7 @@ public struct StudentRecipe: Codable, Equatable, Sendable {
         if let v = learningRate, !(v > 0 && v < 10) { out.append("learning_rate must be in (0, 10) (got \(v))") }
         if let v = weightDecay, !(v >= 0 && v < 1) { out.append("weight_decay must be in [0, 1) (got \(v))") }
         if let v = warmupEpochs, !(v >= 0) { out.append("warmup_epochs must be at least 0 (got \(v))") }
+        if let a = augmentation, StudentRecipe.augmentations[a] == nil { out.append("augmentation must be none, traditional or advanced (got \(a))") }
         return out
     }
 }

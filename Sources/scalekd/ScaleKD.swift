@@ -165,6 +165,11 @@ struct RunTableCommand: ParsableCommand {
     var out: String?
     @Option(help: "Runs trained at once, each in its own process (a lock per run keeps them apart).") var jobs = 1
     @Flag(help: .hidden) var worker = false
+    @Option(help: "Train only shard i of N of the missing runs (stable by run key; no outputs: run again without --shard to assemble).")
+    var shard: String?
+    @Flag(help: "Write Slurm scripts (a job array of --shards tasks, then the assembly) to slurm/ instead of training.")
+    var slurm = false
+    @Option(help: "Tasks of the Slurm job array (default: one per missing run, at most 32).") var shards: Int?
 
     func run() throws {
         let scale = try Scale(named: self.scale)
@@ -175,6 +180,22 @@ struct RunTableCommand: ParsableCommand {
         let runner = try TableRunner(spec: spec, scale: scale, seeds: seeds, cache: RunCache(root: runs),
                                      outputDirectory: out, data: try DataCatalog())
         if worker { try runner.trainAvailable(); return }
+        if let shard {
+            let share = try Shard(parsing: shard)
+            let count = try runner.trainShard(share)
+            print("table \(spec.table) shard \(share): \(count) runs trained or found; run without --shard to assemble the outputs")
+            return
+        }
+        if slurm {
+            if let shards, shards < 1 { throw InputError("--shards must be at least 1 (got \(shards))") }
+            let cwd = FileManager.default.currentDirectoryPath
+            let exe = Bundle.main.executableURL?.path ?? "\(cwd)/.build/release/scalekd"
+            let jobs = try SlurmJobs.plan(runner: runner, shards: shards, directory: cwd, executable: exe,
+                                          runs: runs.hasPrefix("/") ? runs : "\(cwd)/\(runs)")
+            let submit = try jobs.write()
+            print("wrote slurm/ scripts: \(jobs.shards) tasks of up to \(SlurmJobs.slurmTime(jobs.secondsPerShard)) each; submit with \(submit)")
+            return
+        }
         var workerArguments = ["run", table, "--scale", scale.rawValue, "--runs", runs, "--worker"]
         if let seeds { workerArguments += ["--seeds", "\(seeds)"] }
         let result = try runner.run(jobs: jobs, workerArguments: workerArguments)
