@@ -11,7 +11,7 @@ TABLES := $(foreach n,1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16,table$(n))
 
 CI_TABLES := 1 2 3 4 9 10 16
 
-.PHONY: setup build test bench env teachers recipes figures report clean ci-tables ci-check ci-expected $(TABLES)
+.PHONY: setup build test slurm-test bench env teachers recipes figures report clean ci-tables ci-check ci-expected $(TABLES)
 
 # Installs the Debian packages only when one is missing (apt-get update first, then).
 setup:
@@ -64,6 +64,9 @@ teachers: build
 
 figures: build
 	$(SCALEKD) figures
+
+slurm-test: build
+	tools/slurm_test.sh
 
 recipes: build
 	$(SCALEKD) recipes

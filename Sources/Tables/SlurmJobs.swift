@@ -21,6 +21,8 @@ public struct SlurmJobs {
     public let directory: String
     public let executable: String
     public let runs: String
+    /// The output folder the assembly writes to (nil: the scale's default).
+    public var out: String? = nil
 
     public init(table: Int, scale: Scale, seeds: Int?, shards: Int, secondsPerShard: Double, cpusPerTask: Int, memory: String,
                 directory: String, executable: String, runs: String) {
@@ -48,7 +50,7 @@ public struct SlurmJobs {
     var stem: String { String(format: "table%02d", table) }
 
     var runArguments: String {
-        "run table\(table) --scale \(scale.rawValue) --runs \(runs)" + (seeds.map { " --seeds \($0)" } ?? "")
+        "run table\(table) --scale \(scale.rawValue) --runs \(runs)" + (seeds.map { " --seeds \($0)" } ?? "") + (out.map { " --out \($0)" } ?? "")
     }
 
     public static func slurmTime(_ seconds: Double) -> String {

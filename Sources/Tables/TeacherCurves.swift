@@ -32,7 +32,7 @@ public enum TeacherCurves {
         let curves = load(store: store)
         guard !curves.isEmpty else { return nil }
         let planned = Dictionary(uniqueKeysWithValues: Scale.small.teachers.map { ($0.name, $0.epochs) })
-        return LinePlot(title: "Teachers: validation top-1 per pre-training epoch", xLabel: "epoch", yLabel: "validation top-1 (%)",
+        return LinePlot(title: "Teachers: validation top-1 by epoch", xLabel: "epoch", yLabel: "validation top-1 (%)",
                         series: curves.map { c in
                             LineSeries(name: c.name + (c.inProgress ? " (in progress, \(c.points.last!.epoch)/\(planned[c.name] ?? 0))" : ""),
                                        x: c.points.map { Double($0.epoch) }, y: c.points.map(\.top1))

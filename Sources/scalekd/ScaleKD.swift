@@ -190,8 +190,9 @@ struct RunTableCommand: ParsableCommand {
             if let shards, shards < 1 { throw InputError("--shards must be at least 1 (got \(shards))") }
             let cwd = FileManager.default.currentDirectoryPath
             let exe = Bundle.main.executableURL?.path ?? "\(cwd)/.build/release/scalekd"
-            let jobs = try SlurmJobs.plan(runner: runner, shards: shards, directory: cwd, executable: exe,
+            var jobs = try SlurmJobs.plan(runner: runner, shards: shards, directory: cwd, executable: exe,
                                           runs: runs.hasPrefix("/") ? runs : "\(cwd)/\(runs)")
+            jobs.out = self.out.map { $0.hasPrefix("/") ? $0 : "\(cwd)/\($0)" }
             let submit = try jobs.write()
             print("wrote slurm/ scripts: \(jobs.shards) tasks of up to \(SlurmJobs.slurmTime(jobs.secondsPerShard)) each; submit with \(submit)")
             return
