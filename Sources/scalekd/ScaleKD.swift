@@ -12,7 +12,7 @@ struct ScaleKDCommand: ParsableCommand {
         commandName: "scalekd",
         abstract: "The ScaleKD replication suite: paper tables as declared experiments on a Swift tensor engine.",
         subcommands: [EnvCommand.self, ModelsCommand.self, TrainCommand.self, DistillCommand.self, TeachersCommand.self,
-                      RunTableCommand.self, RecipesCommand.self, CheckCommand.self, ReportCommand.self, FiguresCommand.self, PlotCommand.self, BenchCommand.self])
+                      RunTableCommand.self, RecipesCommand.self, SettingsCommand.self, CheckCommand.self, ReportCommand.self, FiguresCommand.self, PlotCommand.self, BenchCommand.self])
 }
 
 struct EnvCommand: ParsableCommand {
@@ -251,6 +251,12 @@ struct RecipesCommand: ParsableCommand {
         if !noTraining { try search.train(only: only.map { $0.split(separator: ",").map(String.init) }) }
         print(try search.write())
     }
+}
+
+struct SettingsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "settings",
+        abstract: "Write docs/method-settings.md: the ScaleKD settings of every mini teacher-student pair (Table 10's appendix).")
+    func run() throws { print(try MethodSettingsTable.write()) }
 }
 
 struct CheckCommand: ParsableCommand {
