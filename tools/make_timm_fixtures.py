@@ -15,15 +15,15 @@ several GB of nvidia-* wheels; the constraint keeps the local CPU wheel.)
 writes Tests/ModelsTests/Fixtures/timm/, for each case NAME:
   NAME.safetensors     the timm model's state_dict exactly as `model.state_dict()` holds it
                        (integer buffers such as num_batches_tracked included, as I64), with
-                       "__metadata__": the timm constructor ("timm_builder", "timm_kwargs" as
-                       JSON), timm/torch versions, and "float32_relative_error": how far timm's
-                       own float32 forward lies from the float64 reference logits.
+                       "__metadata__" {"timm_fixture": JSON}: the timm constructor ("builder",
+                       "kwargs"), timm/torch versions, and "float32_relative_error": how far
+                       timm's own float32 forward lies from the float64 reference logits.
   NAME.io.safetensors  "input" [2, C, H, W] and "logits" [2, classes]: timm's eval-mode
                        logits computed in float64 from the float32 weights and input (so the
                        reference carries no float32 rounding of its own), stored as float32.
 
 Every float tensor is redrawn at random (see `randomise`), so a tensor loaded into the
-wrong place changes the logits. All cases together take about 3 MB.
+wrong place changes the logits. All cases together take about 3.6 MB.
 
     /tmp/timmenv/bin/python tools/make_timm_fixtures.py --check DIR
 
@@ -69,11 +69,13 @@ from safetensors.torch import load_file, save_file  # noqa: E402  (timm brings s
 
 # name -> (builder, kwargs, input shape). Each mirrors a Swift config in TimmParityTests.
 CASES = {
-    # resnet18/50/152 layout (7x7 stem + max-pool, v1.5 bottleneck), narrow stages.
-    "resnet_basic": ("timm.models.resnet.ResNet", dict(block="BasicBlock", layers=[1, 1, 1, 1], channels=[8, 16, 32, 64],
-                                                       stem_width=8, num_classes=10), [2, 3, 32, 32]),
-    "resnet_bottleneck": ("timm.models.resnet.ResNet", dict(block="Bottleneck", layers=[2, 1, 1, 1], channels=[4, 8, 16, 32],
-                                                            stem_width=4, num_classes=10), [2, 3, 32, 32]),
+    # resnet18/50/152 layout (7x7 stem + max-pool, v1.5 bottleneck). timm's 7x7 stem is
+    # always 64 wide (stem_width sizes only the deep stems), as the zoo's is for widths[0] = 64,
+    # so stage 1 keeps the paper's 64 planes and the later stages are narrow.
+    "resnet_basic": ("timm.models.resnet.ResNet", dict(block="BasicBlock", layers=[1, 1, 1, 1], channels=[64, 8, 16, 32],
+                                                       num_classes=10), [2, 3, 32, 32]),
+    "resnet_bottleneck": ("timm.models.resnet.ResNet", dict(block="Bottleneck", layers=[1, 2, 1, 1], channels=[64, 8, 16, 32],
+                                                            num_classes=10), [2, 3, 32, 32]),
     # Plain ViT with a class token (DeiT / vit_*): the class-token head; the same weights
     # with mean pooling over the patch tokens (the paper presets' head) give "logits_avg".
     "vit": ("timm.models.vision_transformer.VisionTransformer",
@@ -170,9 +172,11 @@ def generate():
         model = model.float()
         float32_error = relative_error(logits(model, x), io["logits"])
         state = {k: v.contiguous() for k, v in model.state_dict().items()}
-        metadata = {"timm_builder": builder, "timm_kwargs": json.dumps(kwargs, sort_keys=True),
-                    "timm_version": timm.__version__, "torch_version": torch.__version__,
-                    "float32_relative_error": f"{float32_error:.3e}"}
+        # One metadata key: the serializer writes the metadata map in hash order, so
+        # several keys would make the header differ from run to run.
+        metadata = {"timm_fixture": json.dumps({
+            "builder": builder, "kwargs": kwargs, "timm_version": timm.__version__, "torch_version": torch.__version__,
+            "float32_relative_error": f"{float32_error:.3e}"}, sort_keys=True)}
         save_file(state, os.path.join(OUT, name + ".safetensors"), metadata=metadata)
         save_file(io, os.path.join(OUT, name + ".io.safetensors"))
         params = sum(v.numel() for v in state.values() if v.is_floating_point())
