@@ -3,7 +3,8 @@ import PackageDescription
 
 // One direction of dependency, bottom to top:
 // CNative/C* -> Tensor -> NN -> Models -> Distill -> Training -> Tables, Bench -> scalekd
-// Datasets, Store and Plot sit beside NN and only need Tensor and their C library.
+// Datasets, Store and Plot sit beside NN and only need Tensor and their C library;
+// Models also reads and writes timm checkpoints through Store (TimmNames.swift).
 // Each module folder has a README saying what it owns and what it may import.
 // Dense (dense-prediction metrics and canvases) sits on Datasets and Tensor and nothing above them.
 let package = Package(
@@ -30,7 +31,7 @@ let package = Package(
         .target(name: "Store", dependencies: ["CHDF5", "CZlib"], exclude: ["README.md"]),
         .target(name: "Plot", dependencies: ["CPNG"], exclude: ["README.md"]),
         .target(name: "Dense", dependencies: ["Datasets", "Tensor"], exclude: ["README.md"]),
-        .target(name: "Models", dependencies: ["NN"], exclude: ["README.md"]),
+        .target(name: "Models", dependencies: ["NN", "Store"], exclude: ["README.md"]),
         .target(name: "Distill", dependencies: ["Models"], exclude: ["README.md"]),
         .target(name: "Training", dependencies: [
             "Distill", "Datasets", "Store", "Plot",
@@ -58,7 +59,7 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store"], exclude: ["Fixtures"]),
         .testTarget(name: "DenseTests", dependencies: ["Dense"], exclude: ["Fixtures"]),
         .testTarget(name: "PlotTests", dependencies: ["Plot"]),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "Store", "TestSupport"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v5]
 )
