@@ -12,6 +12,7 @@ public enum DataError: Error, Equatable, CustomStringConvertible, LocalizedError
     case corruptGzip(path: String, reason: String)
     case badMagic(path: String, expected: UInt32, found: UInt32)
     case truncated(path: String, expectedBytes: Int, actualBytes: Int)
+    case trailingBytes(path: String, expectedBytes: Int, actualBytes: Int)
     case unexpectedShape(path: String, expected: [Int], found: [Int])
     case countMismatch(imagesPath: String, images: Int, labelsPath: String, labels: Int)
     case labelOutOfRange(path: String, index: Int, label: Int, classes: Int)
@@ -39,6 +40,8 @@ public enum DataError: Error, Equatable, CustomStringConvertible, LocalizedError
             return "\(path): bad IDX magic number 0x\(String(found, radix: 16)), expected 0x\(String(expected, radix: 16))"
         case let .truncated(path, expected, actual):
             return "\(path): truncated IDX payload: header promises \(expected) bytes, file holds \(actual)"
+        case let .trailingBytes(path, expected, actual):
+            return "\(path): \(actual - expected) bytes after the IDX data (the header promises \(expected) bytes in all, the file holds \(actual)): two files joined or a damaged download; reinstall the dataset package"
         case let .unexpectedShape(path, expected, found):
             return "\(path): IDX shape \(found) but expected \(expected)"
         case let .countMismatch(imagesPath, images, labelsPath, labels):

@@ -25,6 +25,9 @@ public struct IDXArray: Sendable {
         guard data.count >= headerBytes + payload else {
             throw DataError.truncated(path: path, expectedBytes: headerBytes + payload, actualBytes: data.count)
         }
+        guard data.count == headerBytes + payload else {
+            throw DataError.trailingBytes(path: path, expectedBytes: headerBytes + payload, actualBytes: data.count)
+        }
         return IDXArray(shape: shape, bytes: Array(data[headerBytes..<(headerBytes + payload)]))
     }
 

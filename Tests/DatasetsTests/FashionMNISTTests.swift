@@ -80,6 +80,16 @@ final class FashionMNISTLoaderTests: XCTestCase {
         }
     }
 
+    /// Bytes after the payload the header promises are refused, not ignored.
+    func testTrailingBytesAfterIDXPayload() {
+        let header: [UInt8] = [0, 0, 8, 1, 0, 0, 0, 3]
+        XCTAssertEqual(try IDXArray.parse(header + [1, 2, 3], dimensions: 1, path: "x.idx").bytes, [1, 2, 3])
+        XCTAssertThrowsError(try IDXArray.parse(header + [1, 2, 3, 9], dimensions: 1, path: "x.idx")) { error in
+            XCTAssertEqual(error as? DataError, .trailingBytes(path: "x.idx", expectedBytes: 11, actualBytes: 12))
+            XCTAssertTrue("\(error)".contains("1 bytes after the IDX data"), "\(error)")
+        }
+    }
+
     func testNotGzip() throws {
         try synthetic.overwrite("t10k-images-idx3-ubyte.gz", with: Array("plain text, not gzip".utf8))
         assertLoadFails { $0 == .notGzip(path: self.synthetic.path("t10k-images-idx3-ubyte.gz")) }
