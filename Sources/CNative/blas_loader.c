@@ -135,7 +135,11 @@ const char *skd_exported_string(const char *symbol) {
 #include <malloc.h>
 void skd_configure_allocator(void) {
 #ifdef M_MMAP_THRESHOLD
+    /* Large blocks stay in the heap instead of being unmapped on free (and faulted
+       in zeroed again in the next step), and the heap is never trimmed: a batch-256
+       backward can free more than any finite trim threshold, and giving that back
+       every step made a vit-mini-l teacher spend a third of its time in page faults. */
     mallopt(M_MMAP_THRESHOLD, 1 << 30);
-    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+    mallopt(M_TRIM_THRESHOLD, -1);
 #endif
 }
