@@ -3,23 +3,29 @@ import Training
 import Models
 import Store
 
-/// Writes tables/out/tableNN.md (paper | ours | gap per cell, claims), tableNN.json
-/// (everything, for REPORT.md) and tableNN.h5 (per-run results and training curves).
+/// Writes tables/out/tableNN.md (paper | ours per cell, and their gap at paper scale;
+/// claims), tableNN.json (everything, for REPORT.md) and tableNN.h5 (per-run results and
+/// training curves).
 public struct TableOutput {
     public let spec: TableSpec
     public let result: TableResult
     public let directory: String
     public let teachers: TeacherStore
-    /// The run cache the table's runs live in (their logs go into the HDF5 output).
-    public var runsRoot: String = "runs"
+    /// The run cache the table's runs live in (their logs go into the HDF5 output; a run
+    /// known only from the results store contributes its recorded config and result).
+    public var runs: RunCache
 
-    public init(spec: TableSpec, result: TableResult, directory: String, teachers: TeacherStore, runsRoot: String = "runs") {
+    public init(spec: TableSpec, result: TableResult, directory: String, teachers: TeacherStore, runs: RunCache = RunCache()) {
         self.spec = spec
         self.result = result
         self.directory = directory
         self.teachers = teachers
-        self.runsRoot = runsRoot
+        self.runs = runs
     }
+
+    /// A gap (ours - paper) means something only when both are measured on the same data:
+    /// at the small and ci scales ours is a Fashion-MNIST analog of an ImageNet number.
+    var showsGap: Bool { result.scale == .paper }
 
     public var stem: String { String(format: "table%02d", spec.table) }
 
@@ -56,7 +62,7 @@ public struct TableOutput {
             case .paper: header.append("\(c.header) (paper)"); align.append("---:")
             case .run, .derived, .params, .flops, .viewed, .teacherTop1:
                 header += ["\(c.header) (paper)", "\(c.header) (ours)"]; align += ["---:", "---:"]
-                if c.kind == .run || c.kind == .derived { header.append("gap"); align.append("---:") }
+                if showsGap && (c.kind == .run || c.kind == .derived) { header.append("gap"); align.append("---:") }
             }
         }
         lines.append("| " + header.joined(separator: " | ") + " |")
@@ -77,7 +83,9 @@ public struct TableOutput {
                     let ours = result.cells[row.id]?[c.id]
                     cells.append(CellFormat.number(paper))
                     cells.append(CellFormat.ours(ours))
-                    if let p = paper, let o = ours, !o.values.isEmpty { cells.append(String(format: "%+.2f", o.mean - p)) } else { cells.append("") }
+                    if showsGap {
+                        if let p = paper, let o = ours, !o.values.isEmpty { cells.append(String(format: "%+.2f", o.mean - p)) } else { cells.append("") }
+                    }
                 case .params, .flops:
                     let cost = CellFormat.modelCost(row.models[c.role ?? "student"])
                     cells.append(CellFormat.number(paper))
@@ -149,9 +157,14 @@ public struct TableOutput {
                 for (col, keys) in cols {
                     for (seed, key) in keys.enumerated() {
                         let g = try root.createGroup("\(row)__\(col)__seed\(seed)")
-                        let dir = "\(runsRoot)/\(key)"
-                        if let cfg = try? String(contentsOfFile: dir + "/config.json", encoding: .utf8) { try g.setAttribute("config", string: cfg) }
-                        if let res = try? String(contentsOfFile: dir + "/result.json", encoding: .utf8) { try g.setAttribute("result", string: res) }
+                        let dir = "\(runs.root)/\(key)"
+                        let recorded = runs.store.flatMap { RunRecord.load(from: "\($0)/\(key).json") }
+                        let enc = JSONEncoder()
+                        enc.outputFormatting = [.sortedKeys]
+                        if let cfg = (try? String(contentsOfFile: dir + "/config.json", encoding: .utf8))
+                            ?? recorded.map({ $0.config.canonicalJSON }) { try g.setAttribute("config", string: cfg) }
+                        if let res = (try? String(contentsOfFile: dir + "/result.json", encoding: .utf8))
+                            ?? recorded.flatMap({ try? String(decoding: enc.encode($0.result), as: UTF8.self) }) { try g.setAttribute("result", string: res) }
                         var steps: [Float] = [], totals: [Float] = []
                         if let log = try? String(contentsOfFile: dir + "/log.jsonl", encoding: .utf8) {
                             for line in log.split(separator: "\n") {

@@ -33,6 +33,10 @@ public final class TableRunner {
 
     var plan: ScalePlan { spec.plan[scale.rawValue]! }
 
+    /// The teachers manifest, read once per runner (config() runs per row, column and seed).
+    private lazy var teacherRecordsResult = Result { try teachers.store.records() }
+    var teacherRecords: [TeacherRecord] { get throws { try teacherRecordsResult.get() } }
+
     /// The run config of one (row, column, seed).
     public func config(row: RowSpec, column: String, seed: Int) throws -> RunConfig {
         let run = row.runs![column]!
@@ -69,7 +73,7 @@ public final class TableRunner {
         return RunConfig(model: student, split: split, strategy: strategy, epochs: epochs,
                          batchSize: plan.batchSize ?? 64, seed: UInt64(seed),
                          method: isBaseline ? nil : method, teacher: distilled,
-                         teacherWeights: distilled.flatMap { teachers.store.weightsID($0, scale: scale) },
+                         teacherWeights: try distilled.flatMap { try teachers.store.weightsID($0, scale: scale, records: teacherRecords) },
                          initFrom: initKey, scale: scale)
     }
 
@@ -206,7 +210,7 @@ public final class TableRunner {
         // Figures measured on the trained models (Figure 6) need the runs and teachers, so the
         // runner measures them; TableOutput draws them from the data written here.
         try writeDistanceFigures()
-        try TableOutput(spec: spec, result: result, directory: outputDirectory, teachers: teachers.store, runsRoot: cache.root).write()
+        try TableOutput(spec: spec, result: result, directory: outputDirectory, teachers: teachers.store, runs: cache).write()
         return result
     }
 

@@ -60,7 +60,7 @@ public struct RunRequest {
         }
         let distilled = kind == .baseline ? nil : teacher
         return RunConfig(model: model, split: split, strategy: s, epochs: epochs, batchSize: batch, seed: seed,
-                         method: method, teacher: distilled, teacherWeights: distilled.flatMap { TeacherStore().weightsID($0, scale: scale) },
+                         method: method, teacher: distilled, teacherWeights: try distilled.flatMap { try TeacherStore().weightsID($0, scale: scale) },
                          scale: scale)
     }
 

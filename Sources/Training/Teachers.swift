@@ -52,7 +52,10 @@ public struct TeacherStore {
 
     public func records() throws -> [TeacherRecord] {
         guard let text = try? String(contentsOfFile: manifestPath, encoding: .utf8) else { return [] }
-        return try YAMLDecoder().decode([TeacherRecord].self, from: text)
+        do { return try YAMLDecoder().decode([TeacherRecord].self, from: text) } catch {
+            throw SpecError(file: manifestPath, line: nil,
+                            message: "malformed teachers manifest (\(error)); restore it with `git checkout \(manifestPath)` or rebuild with `make teachers`")
+        }
     }
 
     func write(_ records: [TeacherRecord]) throws {
@@ -92,10 +95,12 @@ public struct TeacherStore {
     /// The identity of a teacher's weights at a scale (RunConfig.teacherWeights): the SHA-256
     /// of the committed file (small; nil while it is not built), the key of its pre-training
     /// run (ci, where it is trained in the cache), nil at paper scale.
-    public func weightsID(_ name: String, scale: Scale) -> String? {
+    /// A malformed manifest is an error (it would otherwise drop the hash from run keys);
+    /// pass `records` when resolving many runs, so the manifest is read once.
+    public func weightsID(_ name: String, scale: Scale, records given: [TeacherRecord]? = nil) throws -> String? {
         switch scale {
-        case .ci: return try? TeacherStore.pretrainConfig(name, scale: .ci).key
-        case .small: return (try? records())?.first { $0.name == name }?.sha256
+        case .ci: return try TeacherStore.pretrainConfig(name, scale: .ci).key
+        case .small: return try (given ?? records()).first { $0.name == name }?.sha256
         case .paper: return nil
         }
     }
