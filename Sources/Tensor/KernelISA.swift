@@ -33,12 +33,16 @@ public enum KernelISA {
         var reason: UnsafePointer<CChar>?
         var err = [CChar](repeating: 0, count: 512)
         let isa = skd_isa_active(&reason, &err, err.count)
-        if isa < 0 { fatalError(String(cString: err)) }
+        if isa < 0 {
+            // A setting mistake, not a crash: the message and exit status 2, no backtrace.
+            FileHandle.standardError.write(Data("scalekd: \(String(cString: err))\n".utf8))
+            exit(2)
+        }
         return Info(name: String(cString: skd_isa_name(isa)), reason: reason.map { String(cString: $0) } ?? "")
     }()
 
-    /// The process's variant (chosen on first use; a bad SCALEKD_ISA stops the process with
-    /// a message naming it and what the CPU runs).
+    /// The process's variant (chosen on first use; a bad SCALEKD_ISA stops the process,
+    /// exit status 2, with a message naming it and what the CPU runs).
     public static var info: Info { resolved }
 
     /// The rule the process applies once, as a pure function: the variant for the
