@@ -19,7 +19,7 @@ let package = Package(
     ],
     targets: [
         // OpenBLAS is loaded with dlopen after the CPU kernel is chosen (see blas_loader.c).
-        .target(name: "CNative", linkerSettings: [.linkedLibrary("dl")]),
+        .target(name: "CNative", exclude: ["README.md"], linkerSettings: [.linkedLibrary("dl")]),
         .systemLibrary(name: "CFFTW", pkgConfig: "fftw3f"),
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5"),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng"),

@@ -16,6 +16,9 @@ public struct EnvironmentReport: Codable {
     public var blasKernelReason: String
     public var blasConfig: String
     public var blasThreads: Int
+    /// The variant of the engine's own C kernels (KernelISA) and what chose it.
+    public var kernelISA: String
+    public var kernelISAReason: String
     public var loopThreads: Int
     public var fftw: String
     public var libpng: String
@@ -23,14 +26,15 @@ public struct EnvironmentReport: Codable {
     public var extra: [String: String] = [:]
 
     public static func current() -> EnvironmentReport {
-        let blas = BLAS.info
+        let blas = BLAS.info, isa = KernelISA.info
         return EnvironmentReport(
             swiftCompiler: compiledWith, swiftToolchain: toolchainVersion(),
             cpu: "\(CPU.brand) (\(CPU.identity))", vectorExtensions: CPU.vectorExtensions,
             cores: ProcessInfo.processInfo.activeProcessorCount,
             blasLibrary: blas.libraryPath, blasKernel: blas.coreName,
             blasKernelRequested: blas.requestedCoreType, blasKernelReason: blas.reason,
-            blasConfig: blas.config, blasThreads: blas.threads, loopThreads: Parallel.threads,
+            blasConfig: blas.config, blasThreads: blas.threads,
+            kernelISA: isa.name, kernelISAReason: isa.reason, loopThreads: Parallel.threads,
             fftw: FFTW.version, libpng: PNGWriter.libraryVersion, hdf5: HDF5File.libraryVersion)
     }
 
@@ -39,7 +43,7 @@ public struct EnvironmentReport: Codable {
         [("swift (compiled with)", swiftCompiler), ("swift toolchain", swiftToolchain),
          ("cpu", cpu), ("vector extensions", vectorExtensions.joined(separator: " ")), ("cores", "\(cores)"),
          ("blas library", blasLibrary), ("blas kernel", "\(blasKernel) (requested \(blasKernelRequested): \(blasKernelReason))"),
-         ("blas config", blasConfig), ("blas threads", blasThreads == 1 ? "1 (large GEMMs are split over the loop threads)" : "\(blasThreads)"), ("loop threads", "\(loopThreads)"),
+         ("blas config", blasConfig), ("native kernels", "\(kernelISA) (\(kernelISAReason); SCALEKD_ISA may name \(KernelISA.supported.joined(separator: ", ")))"), ("blas threads", blasThreads == 1 ? "1 (large GEMMs are split over the loop threads)" : "\(blasThreads)"), ("loop threads", "\(loopThreads)"),
          ("fftw", fftw), ("libpng", libpng), ("hdf5", hdf5)] + extra.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
 

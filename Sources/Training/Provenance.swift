@@ -17,6 +17,8 @@ public struct Provenance: Codable, Equatable {
     public var engineVersion: Int
     public var threads: Int
     public var blasKernel: String
+    /// The engine's C kernel variant (KernelISA); nil in runs recorded before it was.
+    public var kernelISA: String? = nil
     public var cpu: String
     public var finished: String
 
@@ -26,7 +28,7 @@ public struct Provenance: Codable, Equatable {
         let dirty = !(git(["status", "--porcelain", "--untracked-files=no", "--", "Sources", "Package.swift"]) ?? "").isEmpty
         let date = ISO8601DateFormatter().string(from: Date())
         return Provenance(gitCommit: commit, gitDirty: dirty, engineVersion: Engine.resultsVersion, threads: env.loopThreads,
-                          blasKernel: env.blasKernel, cpu: env.cpu, finished: date)
+                          blasKernel: env.blasKernel, kernelISA: env.kernelISA, cpu: env.cpu, finished: date)
     }
 
     /// Output of a git command in the current directory, nil when git or the repository is missing.

@@ -52,7 +52,8 @@ struct BenchCommand: ParsableCommand {
             return
         }
         let env = EnvironmentReport.current()
-        print("BLAS kernel \(env.blasKernel) (\(env.blasKernelReason)), \(env.loopThreads) threads (large GEMMs split over them); CPU \(env.cpu)")
+        print("BLAS kernel \(env.blasKernel) (\(env.blasKernelReason)), native kernels \(env.kernelISA) (\(env.kernelISAReason)), "
+              + "\(env.loopThreads) threads (large GEMMs split over them); CPU \(env.cpu)")
         // A full job name runs exactly that job (also those outside the standard list, such
         // as components:<teacher>:<student>); other text filters the standard list.
         let jobs = only.flatMap { BenchJob($0) }.map { [$0] }
@@ -88,7 +89,7 @@ struct RunOptions: ParsableArguments {
 
 func train(_ config: RunConfig, runs: String, checkpointSeconds: Double = 60) throws {
     let env = EnvironmentReport.current()
-    print("BLAS \(env.blasKernel), \(env.loopThreads) threads | run \(config.key) under \(runs)/")
+    print("BLAS \(env.blasKernel), native kernels \(env.kernelISA), \(env.loopThreads) threads | run \(config.key) under \(runs)/")
     let data = try DataCatalog()
     let cache = RunCache(root: runs)
     print(data.describe(config.split))
