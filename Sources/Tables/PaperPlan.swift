@@ -14,8 +14,6 @@ public struct PaperRecipe: Codable, Equatable {
     public var assumedFrom: String?
 
     public var globalBatch: Int { perGPUBatch * gpus }
-    /// Optimizer state per parameter in float32 words: SGD momentum 1, AdamW/LAMB moments 2.
-    public var optimizerWordsPerParameter: Int { optimizer == "sgd" ? 1 : 2 }
 }
 
 /// Table 10's recipes by student preset and strategy.

@@ -28,6 +28,13 @@ final class PaperPlanTests: XCTestCase {
         XCTAssertEqual(vitb14.recipe.assumedFrom, "vit-b16")
     }
 
+    func testAPaperPlanNeverTrainsTheMiniModels() throws {
+        let spec = try TableSpec.load(tablesDirectory + "/table03.yaml")
+        XCTAssertThrowsError(try TableRunner(spec: spec, scale: .paper, data: DataCatalog())) {
+            XCTAssertTrue("\($0)".contains("--dry-run"), "\($0)")
+        }
+    }
+
     func testTableWithoutPaperPlanSaysWhatToAdd() throws {
         let spec = try TableSpec.load(tablesDirectory + "/table01.yaml")
         guard spec.plan["paper"] == nil else { return }
