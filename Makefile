@@ -4,7 +4,7 @@ SCALE ?= small
 JOBS ?= 1
 SEEDS ?=
 SWIFT ?= swift
-PACKAGES := libopenblas-dev libfftw3-dev libpng-dev libhdf5-dev zlib1g-dev dataset-fashion-mnist hdf5-tools pkg-config
+PACKAGES := libopenblas-dev libfftw3-dev libpng-dev libhdf5-dev zlib1g-dev libturbojpeg0-dev dataset-fashion-mnist hdf5-tools pkg-config
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SCALEKD := .build/release/scalekd
 TABLES := $(foreach n,1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16,table$(n))

@@ -3,7 +3,8 @@ import PackageDescription
 
 // One direction of dependency, bottom to top:
 // CNative/C* -> Tensor -> NN -> Models -> Distill -> Training -> Tables, Bench -> scalekd
-// Datasets, Store and Plot sit beside NN and only need Tensor and their C library;
+// Datasets, Store and Plot sit beside NN and only need Tensor and their C libraries (Datasets: zlib,
+// libpng and libjpeg-turbo for image folders);
 // Models also reads and writes timm checkpoints through Store (TimmNames.swift).
 // Each module folder has a README saying what it owns and what it may import.
 // Dense (dense-prediction metrics and canvases) sits on Datasets and Tensor and nothing above them.
@@ -24,10 +25,11 @@ let package = Package(
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5"),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng"),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib"),
+        .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg"),
 
         .target(name: "Tensor", dependencies: ["CNative", "CFFTW"], exclude: ["README.md"]),
         .target(name: "NN", dependencies: ["Tensor"], exclude: ["README.md"]),
-        .target(name: "Datasets", dependencies: ["Tensor", "CZlib"], exclude: ["README.md"]),
+        .target(name: "Datasets", dependencies: ["Tensor", "CZlib", "CPNG", "CTurboJPEG"], exclude: ["README.md"]),
         .target(name: "Store", dependencies: ["CHDF5", "CZlib"], exclude: ["README.md"]),
         .target(name: "Plot", dependencies: ["CPNG"], exclude: ["README.md"]),
         .target(name: "Dense", dependencies: ["Datasets", "Tensor"], exclude: ["README.md"]),
@@ -48,14 +50,14 @@ let package = Package(
         ], exclude: ["README.md"]),
 
         // Shared test helpers (gradient checks, fixtures); only test targets depend on it.
-        .target(name: "TestSupport", dependencies: ["Tensor", "Store"]),
+        .target(name: "TestSupport", dependencies: ["Tensor", "Store", "Datasets"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"]),
         .testTarget(name: "DistillTests", dependencies: ["Distill", "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Store"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Store", "TestSupport"]),
         .testTarget(name: "TablesTests", dependencies: ["Tables"]),
         .testTarget(name: "BenchTests", dependencies: ["Bench"]),
-        .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store"], exclude: ["Fixtures"]),
         .testTarget(name: "DenseTests", dependencies: ["Dense"], exclude: ["Fixtures"]),
         .testTarget(name: "PlotTests", dependencies: ["Plot"]),

@@ -17,6 +17,8 @@ public struct BenchRow: Codable {
     public var torchPeakRSSMiB: Double?
     /// RSS high-water mark of each side's process before any work (libraries; included in the peaks).
     public var startRSSMiB: Double?
+    /// Step rows: the RSS high-water mark once the model and optimizer exist, before any step.
+    public var builtRSSMiB: Double?
     public var torchStartRSSMiB: Double?
     /// Each round's figure when `make bench` ran several rounds (ours and PyTorch back to
     /// back in each); `ours` and `torch` are then their medians.
@@ -49,6 +51,9 @@ public enum BenchJob: Equatable, CustomStringConvertible {
     case scalekd(teacher: String, student: String)
     /// The step with ScaleKD's components added one at a time (ours only; not in `standard`).
     case components(teacher: String, student: String)
+    /// A few training steps (or inference passes) of a preset at a given batch, for paper
+    /// plans' dry runs (ours only; not in `standard`).
+    case step(String, train: Bool, batch: Int)
 
     public var description: String {
         switch self {
@@ -58,6 +63,7 @@ public enum BenchJob: Equatable, CustomStringConvertible {
         case .model(let name): return "model:\(name)"
         case .scalekd(let t, let s): return "scalekd:\(t):\(s)"
         case .components(let t, let s): return "components:\(t):\(s)"
+        case .step(let name, let train, let batch): return "step:\(name):\(train ? "train" : "infer"):\(batch)"
         }
     }
 
@@ -72,14 +78,18 @@ public enum BenchJob: Equatable, CustomStringConvertible {
             self = .scalekd(teacher: parts[1], student: parts[2])
         case ("components", 3) where Zoo.preset(named: parts[1])?.isTeacher == true && Zoo.preset(named: parts[2]) != nil:
             self = .components(teacher: parts[1], student: parts[2])
+        case ("step", 4) where Zoo.preset(named: parts[1]) != nil && ["train", "infer"].contains(parts[2]) && (Int(parts[3]) ?? 0) > 0:
+            self = .step(parts[1], train: parts[2] == "train", batch: Int(parts[3])!)
         default: return nil
         }
     }
 
     /// Whether tools/bench_torch.py runs this job too (the component steps are ours only).
     public var hasTorchTwin: Bool {
-        if case .components = self { return false }
-        return true
+        switch self {
+        case .components, .step: return false
+        default: return true
+        }
     }
 
     /// What `make bench` runs: kernels, every mini student, the largest mini teacher, and
@@ -143,6 +153,8 @@ public enum Bench {
             rows = [scaleKDStep(teacher: Zoo.preset(named: t)!, student: Zoo.preset(named: s)!, repeats: repeats)]
         case .components(let t, let s):
             rows = componentSteps(teacher: Zoo.preset(named: t)!, student: Zoo.preset(named: s)!, repeats: repeats)
+        case .step(let name, let train, let batch):
+            rows = [steps(Zoo.preset(named: name)!, train: train, batch: batch, repeats: repeats)]
         }
         for i in rows.indices { rows[i].startRSSMiB = start }
         // (stdout carries the rows back to the parent; the profile goes to stderr.)
@@ -221,6 +233,33 @@ public enum Bench {
         let train = BenchRow(name: "train \(preset.name)", unit: "images/s", ours: Double(batch) / trainSeconds,
                              oursGFLOPs: 3 * 2 * macs / trainSeconds / 1e9, peakRSSMiB: peakRSSMiB)
         return [train, infer]
+    }
+
+    /// `repeats` training steps (forward, backward, AdamW) or inference passes of a preset
+    /// after one warm-up. `builtRSSMiB` is the peak after building the model and its
+    /// optimizer state and before any step, so peak - built is what the batch added.
+    public static func steps(_ preset: ModelPreset, train: Bool, batch: Int, repeats: Int) -> BenchRow {
+        var rng = RandomGenerator(seed: 3)
+        let model = preset.build(&rng)
+        let x = randomImages(preset, batch: batch, rng: &rng)
+        let labels = (0..<batch).map { $0 % preset.classes }
+        model.setTraining(train)
+        let opt = train ? AdamW(parameterSlots(model.namedParameters(), weightDecay: 0.05)) : nil
+        if let opt { opt.zeroGradients() }
+        let built = peakRSSMiB
+        let seconds = time(warmup: 1, repeats: repeats) {
+            if let opt {
+                opt.zeroGradients()
+                model(x).crossEntropy(labels: labels).backward()
+                opt.step(learningRate: 1e-3)
+            } else {
+                _ = withoutGrad { model(x) }
+            }
+        }
+        var row = BenchRow(name: "\(train ? "train" : "infer") \(preset.name) batch \(batch)", unit: "images/s",
+                           ours: Double(batch) / seconds, peakRSSMiB: peakRSSMiB)
+        row.builtRSSMiB = built
+        return row
     }
 
     static func scaleKDDistiller(teacher: ModelPreset, student: ModelPreset, seed: UInt64) -> Distiller {

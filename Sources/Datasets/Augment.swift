@@ -60,8 +60,9 @@ public struct Augmentation: Codable, Equatable, Sendable {
         if randomErasing > 0 { Self.erase(image, size: size, probability: randomErasing, rng: &rng) }
     }
 
-    /// timm RandomErasing (mode "pixel", one box, area 2%-33%, aspect 0.3-3.3, 10 attempts).
-    static func erase(_ image: UnsafeMutableBufferPointer<Float>, size: Int, probability: Float,
+    /// timm RandomErasing (mode "pixel", one box, area 2%-33%, aspect 0.3-3.3, 10 attempts)
+    /// on `channels` planes of `size` x `size` (CHW); each channel's pixels get their own N(0, 1).
+    static func erase(_ image: UnsafeMutableBufferPointer<Float>, size: Int, channels: Int = 1, probability: Float,
                       rng: inout RandomGenerator) {
         guard rng.nextFloat() < probability else { return }
         let area = Float(size * size)
@@ -73,8 +74,10 @@ public struct Augmentation: Codable, Equatable, Sendable {
             let w = Int((target / aspect).squareRoot().rounded())
             guard w < size, h < size else { continue }
             let top = rng.nextInt(below: size - h + 1), left = rng.nextInt(below: size - w + 1)
-            for y in top..<(top + h) {
-                for x in left..<(left + w) { image[y * size + x] = rng.nextNormal() }
+            for c in 0..<channels {
+                for y in top..<(top + h) {
+                    for x in left..<(left + w) { image[(c * size + y) * size + x] = rng.nextNormal() }
+                }
             }
             return
         }

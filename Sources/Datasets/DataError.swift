@@ -19,6 +19,7 @@ public enum DataError: Error, Equatable, CustomStringConvertible, LocalizedError
     case manifest(path: String, reason: String)
     case folder(path: String, reason: String)
     case decoderNotAvailable(path: String)
+    case corruptImage(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -54,6 +55,8 @@ public enum DataError: Error, Equatable, CustomStringConvertible, LocalizedError
             return "\(path): \(reason)"
         case let .decoderNotAvailable(path):
             return "\(path): no image decoder available for this file; pass a decoder closure"
+        case let .corruptImage(path, reason):
+            return "\(path): not a readable image (\(reason)); delete or replace the file"
         }
     }
 

@@ -2,19 +2,26 @@ import Foundation
 
 /// A folder of images in the ImageNet layout, root/<class name>/<image files>, for paper
 /// scale. It only scans: classes sorted by name get labels 0..<n, files sorted by name
-/// within each class. Decoding is injected by the caller (Data has no image codecs).
+/// within each class. `ImageFolderBatches` decodes and transforms (ImageCodecs.swift).
 public struct FolderDataset: Sendable {
     public struct Sample: Equatable, Sendable {
         public var path: String
         public var label: Int
     }
 
-    /// What was found, to record next to a run (class list and counts).
+    /// What was found, to record next to a run: class list, counts and the SHA-256 of the
+    /// sorted file list ("class/file" lines, each ending in a newline), which changes when
+    /// any file is added, removed or renamed (not when its bytes change: hashing 140 GB of
+    /// ImageNet on every start would cost longer than a run's first epoch).
+    /// An empty class folder keeps its label (so labels match the full dataset's) and is
+    /// listed in `emptyClasses`.
     public struct Manifest: Codable, Equatable, Sendable {
         public var root: String
         public var classes: [String]
         public var countPerClass: [Int]
         public var count: Int
+        public var fileListSHA256: String
+        public var emptyClasses: [String]
     }
 
     public let root: String
@@ -64,7 +71,25 @@ public struct FolderDataset: Sendable {
     public var manifest: Manifest {
         var perClass = [Int](repeating: 0, count: classes.count)
         for s in samples { perClass[s.label] += 1 }
-        return Manifest(root: root, classes: classes, countPerClass: perClass, count: samples.count)
+        let lines = samples.map { classes[$0.label] + "/" + ($0.path as NSString).lastPathComponent + "\n" }.sorted()
+        return Manifest(root: root, classes: classes, countPerClass: perClass, count: samples.count,
+                        fileListSHA256: SHA256.hexDigest(lines.joined()),
+                        emptyClasses: zip(classes, perClass).filter { $0.1 == 0 }.map(\.0))
+    }
+
+    /// The first `perClass` files of each class (a quick look at a large folder).
+    public func limited(perClass: Int) -> FolderDataset {
+        var seen = [Int](repeating: 0, count: classes.count)
+        return FolderDataset(root: root, classes: classes, samples: samples.filter { s in
+            seen[s.label] += 1
+            return seen[s.label] <= perClass
+        })
+    }
+
+    private init(root: String, classes: [String], samples: [Sample]) {
+        self.root = root
+        self.classes = classes
+        self.samples = samples
     }
 
     /// Decodes sample `index` with the caller's decoder (path -> pixels).

@@ -19,6 +19,9 @@ public final class TableRunner {
 
     public init(spec: TableSpec, scale: Scale, seeds: Int? = nil, cache: RunCache = RunCache(),
                 outputDirectory: String = "tables/out", data: DataCatalog, store: TeacherStore = TeacherStore()) throws {
+        // A paper plan is costed by `--dry-run` (PaperPlan); it must never train the mini
+        // models for the paper's epochs.
+        guard scale != .paper else { throw ExperimentError.paperScaleNeedsData }
         guard let plan = spec.plan[scale.rawValue] else {
             throw SpecError(file: "table \(spec.table)", line: nil, message: "no plan for scale '\(scale)'")
         }

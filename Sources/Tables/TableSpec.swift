@@ -46,6 +46,8 @@ public struct RowSpec: Codable {
     public var paper: [String: Double]?
     /// Models of the row by role (teacher, student) at the mini scales.
     public var models: [String: String]
+    /// The paper-size presets of the row by role, for the paper-scale plan (PaperPlan.swift).
+    public var paperModels: [String: String]?
     /// Runs by column id.
     public var runs: [String: RunSpec]?
 }

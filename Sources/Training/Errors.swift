@@ -10,7 +10,7 @@ public enum ExperimentError: Error, CustomStringConvertible {
         switch self {
         case .unknownScale(let s): return "unknown scale '\(s)' (use ci, small or paper)"
         case .paperScaleNeedsData:
-            return "paper scale needs ImageNet in the folder layout and paper-size teacher weights; see README (not run on this machine)"
+            return "paper-scale training is not implemented yet (it needs ImageNet in the folder layout and paper-size teacher weights); `scalekd run tableN --scale paper --dry-run` prints a table's paper runs and their cost here, and `scalekd eval` / `scalekd export` work at paper scale (README, At paper scale)"
         case let .teacherMissing(name, how): return "no pre-trained teacher '\(name)': \(how)"
         case .notATeacher(let n): return "'\(n)' cannot be a teacher (it has no forwardLastStage)"
         }

@@ -5,6 +5,7 @@ import Tables
 import Training
 import Foundation
 import Models
+import Datasets
 
 @main
 struct ScaleKDCommand: ParsableCommand {
@@ -12,7 +13,7 @@ struct ScaleKDCommand: ParsableCommand {
         commandName: "scalekd",
         abstract: "The ScaleKD replication suite: paper tables as declared experiments on a Swift tensor engine.",
         subcommands: [EnvCommand.self, ModelsCommand.self, TrainCommand.self, DistillCommand.self, TeachersCommand.self,
-                      RunTableCommand.self, RecipesCommand.self, SettingsCommand.self, CheckCommand.self, ReportCommand.self, FiguresCommand.self, PlotCommand.self, BenchCommand.self])
+                      RunTableCommand.self, EvalCommand.self, ExportCommand.self, RecipesCommand.self, SettingsCommand.self, CheckCommand.self, ReportCommand.self, FiguresCommand.self, PlotCommand.self, BenchCommand.self])
 }
 
 struct EnvCommand: ParsableCommand {
@@ -171,9 +172,19 @@ struct RunTableCommand: ParsableCommand {
     @Flag(help: "Write Slurm scripts (a job array of --shards tasks, then the assembly) to slurm/ instead of training.")
     var slurm = false
     @Option(help: "Tasks of the Slurm job array (default: one per missing run, at most 32).") var shards: Int?
+    @Flag(help: "Paper scale: print the runs, their size, memory and the time they would take here (timed steps at 224; no ImageNet needed).")
+    var dryRun = false
+    @Option(help: "Dry run: batch of the timed steps.") var measureBatch = 2
+    @Option(help: "Dry run: timed steps per model (after one warm-up).") var measureSteps = 2
 
     func run() throws {
         let scale = try Scale(named: self.scale)
+        if dryRun {
+            guard scale == .paper else { throw InputError("--dry-run is for --scale paper (ci and small runs are cheap enough to start)") }
+            guard measureBatch >= 2, measureSteps >= 1 else { throw InputError("--measure-batch must be at least 2 and --measure-steps at least 1") }
+            print(try PaperDryRun.report(spec: try TableSpec.load(table: table), batch: measureBatch, repeats: measureSteps))
+            return
+        }
         guard jobs >= 1 else { throw InputError("--jobs must be at least 1 (got \(jobs))") }
         if let seeds, seeds < 1 { throw InputError("--seeds must be at least 1 (got \(seeds))") }
         let spec = try TableSpec.load(table: table)
@@ -291,5 +302,60 @@ struct CheckCommand: ParsableCommand {
             print("\(failed) table(s) regressed. If the change is intended, regenerate with `make ci-expected` and commit tables/expected/.")
             throw ExitCode(1)
         }
+    }
+}
+
+struct EvalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Top-1 and top-5 of a preset on an ImageNet-layout folder (resize 256, center crop 224).",
+        discussion: "--data is root/<class>/<images> (e.g. ImageNet's val set sorted into class folders); classes sorted by name are labels 0..<n, as timm's ImageFolder. Unreadable images are skipped and counted (--strict: stop at the first, naming it).")
+    @Option(help: "Model preset (`scalekd models`).") var model: String
+    @Option(help: "Weights: timm-named .safetensors or a checkpoint .h5 (a run's or a teacher's).") var weights: String
+    @Option(help: "Image folder in the ImageNet layout.") var data: String
+    @Option(help: "Images per forward pass.") var batchSize = 32
+    @Option(help: "Only the first N images (file order: the first classes).") var limit: Int?
+    @Option(help: "Only the first N images of each class (a quick look over every class).") var perClass: Int?
+    @Flag(help: "Stop at the first unreadable image instead of skipping it.") var strict = false
+
+    func run() throws {
+        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1 (got \(batchSize))") }
+        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1 (got \(limit))") }
+        if let perClass, perClass < 1 { throw ValidationError("--per-class must be at least 1 (got \(perClass))") }
+        let model = try buildModel(model, seed: 0)
+        try WeightsFile.load(weights, into: model)
+        var folder = try FolderDataset(root: data)
+        if let perClass { folder = folder.limited(perClass: perClass) }
+        let manifest = folder.manifest
+        print("data \(data): \(manifest.count) images in \(manifest.classes.count) classes, file list SHA-256 \(manifest.fileListSHA256)")
+        if !manifest.emptyClasses.isEmpty {
+            print("warning: \(manifest.emptyClasses.count) empty class folders keep their labels: \(manifest.emptyClasses.prefix(5).joined(separator: ", "))")
+        }
+        let env = EnvironmentReport.current()
+        print("\(self.model) from \(weights) | \(env.loopThreads) threads, BLAS \(env.blasKernel)")
+        let batches = ImageFolderBatches(folder: folder, transform: .eval(), policy: strict ? .fail : .skip)
+        let r = try FolderEvaluation.run(model, batches: batches, batchSize: batchSize, limit: limit) { line in
+            FileHandle.standardError.write(Data((line + "\n").utf8))
+        }
+        for s in r.skipped.prefix(10) { print("skipped \(s.path): \(s.reason)") }
+        if r.skipped.count > 10 { print("... and \(r.skipped.count - 10) more") }
+        print(String(format: "%@: top-1 %.2f%%, top-5 %.2f%% on %d images (%d unreadable skipped); %.1f images/s, %.0f s",
+                     self.model, r.top1, r.top5, r.images, r.skipped.count, r.imagesPerSecond, r.seconds))
+    }
+}
+
+struct ExportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Write a preset's weights as timm-named safetensors (for timm.create_model + load_state_dict).")
+    @Option(help: "Model preset (`scalekd models`).") var model: String
+    @Option(help: "Checkpoint .h5 to export (a run's: a distilled student's \"student.\" prefix is stripped; or a teacher's).")
+    var checkpoint: String?
+    @Option(help: "Seed of the random initialisation when no checkpoint is given.") var seed: UInt64 = 0
+    @Option(help: "Output .safetensors file.") var out: String
+
+    func run() throws {
+        let architecture = try WeightsFile.export(model: model, checkpoint: checkpoint, seed: seed, to: out)
+        print("wrote \(out) (\(architecture.rawValue) names, from \(checkpoint ?? "random init, seed \(seed)"))")
     }
 }

@@ -23,7 +23,8 @@ final class FolderDatasetTests: XCTestCase {
         XCTAssertEqual(dataset.samples.map { ($0.path as NSString).lastPathComponent }, ["x.jpg", "1.png", "2.png", "a.PNG", "b.png"])
         XCTAssertEqual(dataset.samples.map(\.label), [0, 1, 1, 2, 2])
         XCTAssertEqual(dataset.manifest, FolderDataset.Manifest(root: root, classes: ["ant", "cat", "zebra"],
-                                                                countPerClass: [1, 2, 2], count: 5))
+                                                                countPerClass: [1, 2, 2], count: 5,
+                                                                fileListSHA256: "3fe24c99e28c293982d0751abd7354e8560fc1f667d80885297d4ee4b7585d72", emptyClasses: []))
     }
 
     func testDecodingIsInjected() throws {
