@@ -19,7 +19,7 @@ public struct DenseRequest: Codable, Equatable, Sendable {
     /// Bumped when the heads, losses or evaluation change their results.
     public var version: Int = DenseRequest.currentVersion
 
-    public static let currentVersion = 1
+    public static let currentVersion = 2
 
     public var key: String {
         let enc = JSONEncoder()

@@ -67,7 +67,7 @@ public struct DenseSettings: Codable, Hashable, Sendable {
             if let r, r.count != 2 || r[0] > r[1] || r[0] < 1 { out.append("\(name) must be [low, high] with 1 <= low <= high (got \(r))") }
         }
         if let s = objectSide, s.count == 2, s[1] > canvasSide { out.append("objectSide \(s) exceeds the \(canvasSide)-pixel canvas") }
-        if areaRanges.smallMax >= areaRanges.mediumMax { out.append("smallMax must be below mediumMax") }
+        if !((smallMax ?? 100) < (mediumMax ?? 200)) { out.append("smallMax must be below mediumMax") }
         return out
     }
 
@@ -81,7 +81,7 @@ public struct DenseSettings: Codable, Hashable, Sendable {
         case "learning_rate": return "\(g(learningRate)), cosine to 0 over the run, no warm-up" + (finetunes ? "; backbone x\(g(backboneFactor))" : "")
         case "optimizer": return "AdamW (0.9, 0.999)"
         case "hyper_parameters":
-            return "CenterNet head (focal heatmap, L1 size and offset) at stride 4, hidden \(hiddenWidth); segmentation CE with garment weight \(g(garmentWeight)); backbone \(backbone)"
+            return "CenterNet head (focal heatmap, L1 size x0.4 and offset x1) at stride 4, width \(hiddenWidth); per-pixel head width \(max(hiddenWidth / 4, 1)) at full resolution, cross-entropy with garment pixels weighted \(g(garmentWeight)); backbone \(backbone)"
         case "weight_decay": return g(decay)
         case "epochs": return "\(epochs) epochs of \(trainCanvases) canvases"
         case "crop_size":

@@ -85,7 +85,8 @@ public final class DenseTransferModel {
         var rng = RandomGenerator(seed: seed, stream: 0x4445_4E53)  // "DENS"
         let channels = backbone.stageChannels[stage]
         detection = DetectionHead(inChannels: channels, hidden: settings.hiddenWidth, classes: classes, rng: &rng)
-        segmentation = SegmentationHead(inChannels: channels, hidden: settings.hiddenWidth / 2, classes: classes, factor: 4, rng: &rng)
+        // A quarter of the width at full resolution: that convolution dominates the heads' cost.
+        segmentation = SegmentationHead(inChannels: channels, hidden: max(settings.hiddenWidth / 4, 1), classes: classes, factor: 4, rng: &rng)
     }
 
     /// Normalised canvas pixels [N, 1, side, side].

@@ -24,6 +24,7 @@ enum DenseCells {
                 var line = "\(row.id).\(backbone) seed \(seed), transfer \(r.request.key): stage \(r.stage + 1) (\(r.stageChannels) channels); "
                     + "test box AP \(f(r.test.box[0])), mask AP \(f(r.test.mask[0])), mIoU \(f(r.test.mIoU)); "
                     + "validation box AP \(f(r.validation.box[0])), mIoU \(f(r.validation.mIoU)); "
+                    + String(format: "garment pixels predicted %.1f%% (truth %.1f%%), %d confident detections for %d objects; ", 100 * r.test.predictedForeground, 100 * r.test.trueForeground, r.test.confidentDetections, r.test.objects)
                     + "test objects small/medium/large \(r.test.objectsPerBucket.map(String.init).joined(separator: "/")); "
                     + "losses (first -> last epoch) \(r.lossSummary); \(String(format: "%.0f", r.wallSeconds)) s"
                 let collapse = r.test.collapse

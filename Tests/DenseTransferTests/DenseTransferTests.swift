@@ -41,7 +41,7 @@ final class CenterNetCoderTests: XCTestCase {
         XCTAssertEqual(CenterNetCoder.gaussianRadius(height: 4, width: 6, minOverlap: 0.7), 1.3162491545167168, accuracy: 1e-12)
         XCTAssertEqual(CenterNetCoder.gaussianRadius(height: 2, width: 2, minOverlap: 0.7), 0.5466401061363024, accuracy: 1e-12)
         let t = coder.encode([(1, Box(x: 8, y: 8, width: 16, height: 24))])  // 4x6 cells: radius 1
-        let cells = 64, center = 4 * 8 + 4
+        let cells = 64, center = 5 * 8 + 4  // center (16, 20) px: cell (4, 5)
         XCTAssertEqual(t.heatmap[cells + center], 1)
         XCTAssertGreaterThan(t.heatmap[cells + center + 1], 0.01)
         XCTAssertLessThan(t.heatmap[cells + center + 1], 1)
