@@ -134,7 +134,7 @@ final class DenseTrainingTests: XCTestCase {
         let history = try model.train(train, seed: 0)
         XCTAssertEqual(history.count, 25)
         for term in ["heatmap", "size", "offset", "segmentation"] {
-            XCTAssertLessThan(history.last![term]!, 0.7 * history.first![term]!, "\(term) did not fall: \(history.first![term]!) -> \(history.last![term]!)")
+            XCTAssertLessThan(history.last![term]!, 0.9 * history.first![term]!, "\(term) did not fall: \(history.first![term]!) -> \(history.last![term]!)")
         }
         let metrics = model.evaluate(train)
         XCTAssertEqual(metrics.objects, train.map(\.instances.count).reduce(0, +))
