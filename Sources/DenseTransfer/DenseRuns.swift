@@ -66,22 +66,27 @@ public enum DenseRuns {
                 CanvasGenerator(source: f.testSet, config: config, seed: testSeed).canvases(0..<s.testCanvases))
     }
 
-    /// The cached result of the transfer, or trains and evaluates it (backbone weights from
-    /// `<root>/<backbone key>/checkpoint.h5`, which must exist) and stores its result.
-    public static func resultOrRun(backbone: RunConfig, settings: DenseSettings, seed: Int, root: String,
+    /// The result of the transfer from the run cache (`<root>/dense/<key>/result.json`) or the
+    /// results store (`<store>/dense/<key>.json`, small and paper scale: a fresh clone knows
+    /// the finished transfers), or trains and evaluates it (backbone weights from
+    /// `<root>/<backbone key>/checkpoint.h5`, which must exist) and records it in both.
+    public static func resultOrRun(backbone: RunConfig, settings: DenseSettings, seed: Int, root: String, store: String? = nil,
                                    data: DataCatalog, log: (String) -> Void = { print($0) }) throws -> DenseResult {
         guard let preset = Zoo.preset(named: backbone.model) else { throw DenseTransferError("unknown model '\(backbone.model)'") }
         let request = DenseRequest(backboneRun: backbone.key, model: backbone.model, settings: settings, seed: seed,
                                    canvasSide: preset.inputSize)
         let directory = "\(root)/dense/\(request.key)", resultPath = directory + "/result.json"
-        if let bytes = FileManager.default.contents(atPath: resultPath),
-           let cached = try? JSONDecoder().decode(DenseResult.self, from: bytes), cached.request == request {
-            return cached
+        let storePath = backbone.scale == .ci ? nil : store.map { "\($0)/dense/\(request.key).json" }
+        for path in [resultPath] + (storePath.map { [$0] } ?? []) {
+            if let bytes = FileManager.default.contents(atPath: path),
+               let cached = try? JSONDecoder().decode(DenseResult.self, from: bytes), cached.request == request {
+                return cached
+            }
         }
         let started = Date()
         let checkpoint = "\(root)/\(backbone.key)/checkpoint.h5"
         guard FileManager.default.fileExists(atPath: checkpoint) else {
-            throw DenseTransferError("\(checkpoint) does not exist: train the backbone run \(backbone.key) first (its table's run column)")
+            throw DenseTransferError("\(checkpoint) does not exist (the results store records the run, not its weights): copy that run folder from the machine that trained it, or move results/\(backbone.key).json aside to retrain it", missingWeights: true)
         }
         var rng = RandomGenerator(seed: 0)
         let model = preset.build(&rng)
@@ -103,7 +108,12 @@ public enum DenseRuns {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try AtomicWrite.write(try enc.encode(result), to: resultPath)
+        let bytes = try enc.encode(result)
+        try AtomicWrite.write(bytes, to: resultPath)
+        if let storePath {
+            try FileManager.default.createDirectory(atPath: (storePath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try AtomicWrite.write(bytes, to: storePath)
+        }
         return result
     }
 }

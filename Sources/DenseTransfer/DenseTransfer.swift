@@ -268,5 +268,7 @@ final class ModuleGroupOfTwo: Module {
 
 public struct DenseTransferError: Error, CustomStringConvertible {
     public let description: String
-    public init(_ d: String) { description = d }
+    /// The backbone run is known (results store) but its checkpoint is not on this machine.
+    public let missingWeights: Bool
+    public init(_ d: String, missingWeights: Bool = false) { description = d; self.missingWeights = missingWeights }
 }

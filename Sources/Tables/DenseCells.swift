@@ -16,7 +16,14 @@ enum DenseCells {
             for seed in 0..<seeds {
                 let config = try backboneConfig(backbone, seed)
                 guard cache.result(for: config) != nil else { continue }
-                let r = try DenseRuns.resultOrRun(backbone: config, settings: settings, seed: seed, root: cache.root, data: data)
+                let r: DenseResult
+                do {
+                    r = try DenseRuns.resultOrRun(backbone: config, settings: settings, seed: seed, root: cache.root, store: cache.store, data: data)
+                } catch let error as DenseTransferError where error.missingWeights {
+                    // The rest of the table still comes out; the line says what is missing.
+                    lines.append("\(row.id).\(backbone) seed \(seed): **not run**: \(error)")
+                    continue
+                }
                 for c in columns where c.role == backbone {
                     if let v = r.test.value(named: c.metric!) { cells[c.id, default: CellValues(values: [])].values.append(v) }
                 }
