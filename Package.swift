@@ -8,6 +8,8 @@ import PackageDescription
 // Models also reads and writes timm checkpoints through Store (TimmNames.swift).
 // Each module folder has a README saying what it owns and what it may import.
 // Dense (dense-prediction metrics and canvases) sits on Datasets and Tensor and nothing above them.
+// DenseTransfer (detection and segmentation heads trained on canvases over a trained backbone)
+// sits on Training and Dense; Tables uses it for Tables 5, 6 and 11.
 let package = Package(
     name: "ScaleKD",
     platforms: [.macOS(.v13)],
@@ -39,8 +41,9 @@ let package = Package(
             "Distill", "Datasets", "Store", "Plot",
             .product(name: "Yams", package: "Yams"),
         ], exclude: ["README.md"]),
+        .target(name: "DenseTransfer", dependencies: ["Training", "Dense"], exclude: ["README.md"]),
         .target(name: "Tables", dependencies: [
-            "Training",
+            "Training", "DenseTransfer",
             .product(name: "Yams", package: "Yams"),
         ], exclude: ["README.md"]),
         .target(name: "Bench", dependencies: ["Training"], exclude: ["README.md"]),
@@ -60,6 +63,7 @@ let package = Package(
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store"], exclude: ["Fixtures"]),
         .testTarget(name: "DenseTests", dependencies: ["Dense"], exclude: ["Fixtures"]),
+        .testTarget(name: "DenseTransferTests", dependencies: ["DenseTransfer", "TestSupport"]),
         .testTarget(name: "PlotTests", dependencies: ["Plot"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Store", "TestSupport"], exclude: ["Fixtures"]),
     ],

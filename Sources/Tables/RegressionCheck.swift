@@ -38,7 +38,7 @@ public struct RegressionCheck {
             for column in spec.columns {
                 let limit: Double
                 switch column.kind {
-                case .run: limit = tolerance
+                case .run, .dense: limit = tolerance
                 case .params, .flops, .viewed: limit = 0  // counts: exact
                 default: continue
                 }

@@ -1,3 +1,4 @@
+import DenseTransfer
 import Foundation
 import Training
 import Models
@@ -11,8 +12,7 @@ public struct TableOutput {
     public let result: TableResult
     public let directory: String
     public let teachers: TeacherStore
-    /// The run cache the table's runs live in (their logs go into the HDF5 output; a run
-    /// known only from the results store contributes its recorded config and result).
+    /// The run cache the table's runs live in (their logs go into the HDF5 output).
     public var runs: RunCache
 
     public init(spec: TableSpec, result: TableResult, directory: String, teachers: TeacherStore, runs: RunCache = RunCache()) {
@@ -51,60 +51,34 @@ public struct TableOutput {
         if let c = spec.caption { lines.append("Paper caption: *\(c)*"); lines.append("") }
         lines.append("Paper numbers: \(spec.source). Ours: top-1 (%) of the last epoch on the test split, mean ± std over \(result.seeds) seed(s).")
         lines.append("")
+        if spec.columns.contains(where: { $0.kind == .dense }) {
+            lines.append("Dense columns: box and mask AP (COCO's, IoU 0.50:0.95, in %) and mIoU (mmseg's, in %) of heads trained on garment canvases over each run's backbone, measured on canvases of the test split (see Dense transfers below).")
+            lines.append("")
+        }
         if let planned = spec.plan[result.scale.rawValue]?.seeds, result.seeds < planned {
             lines.append("**Fewer seeds than planned: \(result.seeds) of \(planned)** (`SEEDS=\(result.seeds)`). Differences are not tested; the claims below are at most indicative.")
             lines.append("")
         }
-        var header: [String] = [], align: [String] = []
-        for c in spec.columns {
-            switch c.kind {
-            case .label, .strategy: header.append(c.header); align.append("---")
-            case .paper: header.append("\(c.header) (paper)"); align.append("---:")
-            case .run, .derived, .params, .flops, .viewed, .teacherTop1:
-                header += ["\(c.header) (paper)", "\(c.header) (ours)"]; align += ["---:", "---:"]
-                if showsGap && (c.kind == .run || c.kind == .derived) { header.append("gap"); align.append("---:") }
-            }
-        }
-        lines.append("| " + header.joined(separator: " | ") + " |")
-        lines.append("|" + align.joined(separator: "|") + "|")
-        for row in spec.rows {
-            var cells: [String] = []
-            for c in spec.columns {
-                let paper = row.paper?[c.id]
-                switch c.kind {
-                case .label:
-                    cells.append(row.labels?[c.id] ?? row.models[c.id] ?? "")
-                case .paper:
-                    cells.append(CellFormat.number(paper))
-                case .strategy:
-                    let plan = spec.plan[result.scale.rawValue]
-                    cells.append(TrainingStrategy.named(c.role ?? "").map { $0.setting(row.id, plan: plan) } ?? "")
-                case .run, .derived:
-                    let ours = result.cells[row.id]?[c.id]
-                    cells.append(CellFormat.number(paper))
-                    cells.append(CellFormat.ours(ours))
-                    if showsGap {
-                        if let p = paper, let o = ours, !o.values.isEmpty { cells.append(String(format: "%+.2f", o.mean - p)) } else { cells.append("") }
-                    }
-                case .params, .flops:
-                    let cost = CellFormat.modelCost(row.models[c.role ?? "student"])
-                    cells.append(CellFormat.number(paper))
-                    cells.append(cost.map { c.kind == .params ? String(format: "%.3f M", $0.0) : String(format: "%.4f G", $0.1) } ?? "")
-                case .viewed:
-                    // The paper's column is in millions; ours is a sample count. No gap: the scales
-                    // differ by design, compare ratios.
-                    cells.append(paper.map { String(format: "%g M", $0) } ?? "unknown")
-                    cells.append(result.cells[row.id]?[c.id].map { CellFormat.count($0.mean) } ?? "")
-                case .teacherTop1:
-                    let name = row.models[c.role ?? "teacher"]
-                    let rec = (try? teachers.records())?.first { $0.name == name }
-                    cells.append(CellFormat.number(paper))
-                    cells.append(rec.map { String(format: "%.2f", $0.top1) } ?? (result.scale == .ci ? "ci teacher" : "not built"))
-                }
-            }
-            lines.append("| " + cells.joined(separator: " | ") + " |")
-        }
+        lines += grid(spec.columns.filter { $0.detail != true })
         lines.append("")
+        let detail = spec.columns.filter { $0.detail == true }
+        if !detail.isEmpty {
+            lines.append("## Detail")
+            lines.append("")
+            lines += grid(spec.columns.filter { $0.kind == .label } + detail)
+            lines.append("")
+        }
+        if let dense = result.dense {
+            // Each transfer's losses and validation numbers, and any head that collapsed.
+            lines.append("## Dense transfers")
+            lines.append("")
+            if let s = spec.dense?[result.scale.rawValue] {
+                lines.append("Settings: " + DenseSettings.settingNames.map { "\($0.replacingOccurrences(of: "_", with: " ")): \(s.setting($0))" }.joined(separator: "; ") + ".")
+                lines.append("")
+            }
+            for line in dense { lines.append("- \(line)") }
+            lines.append("")
+        }
         if !result.claims.isEmpty {
             lines.append("## The paper's claims")
             lines.append("")
@@ -145,6 +119,70 @@ public struct TableOutput {
         }
         lines.append(time + "; BLAS kernel \(result.environment["blas kernel"] ?? "?").")
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The markdown table of `columns` over every row (paper | ours, and their gap at paper scale).
+    func grid(_ columns: [ColumnSpec]) -> [String] {
+        var header: [String] = [], align: [String] = []
+        for c in columns {
+            switch c.kind {
+            case .label, .strategy, .denseSetting: header.append(c.header); align.append("---")
+            case .paper: header.append("\(c.header) (paper)"); align.append("---:")
+            case .run, .derived, .dense, .params, .flops, .viewed, .teacherTop1:
+                header += ["\(c.header) (paper)", "\(c.header) (ours)"]; align += ["---:", "---:"]
+                if showsGap && (c.kind == .run || c.kind == .derived || c.kind == .dense) { header.append("gap"); align.append("---:") }
+            }
+        }
+        var lines: [String] = []
+        lines.append("| " + header.joined(separator: " | ") + " |")
+        lines.append("|" + align.joined(separator: "|") + "|")
+        for row in spec.rows {
+            var cells: [String] = []
+            for c in columns {
+                let paper = row.paper?[c.id]
+                switch c.kind {
+                case .label:
+                    cells.append(row.labels?[c.id] ?? row.models[c.id] ?? "")
+                case .paper:
+                    cells.append(CellFormat.number(paper))
+                case .strategy:
+                    let plan = spec.plan[result.scale.rawValue]
+                    cells.append(TrainingStrategy.named(c.role ?? "").map { $0.setting(row.id, plan: plan) } ?? "")
+                case .denseSetting:
+                    cells.append(denseSetting(row.id, table: c.role ?? ""))
+                case .run, .derived, .dense:
+                    let ours = result.cells[row.id]?[c.id]
+                    cells.append(CellFormat.number(paper))
+                    cells.append(CellFormat.ours(ours))
+                    if showsGap {
+                        if let p = paper, let o = ours, !o.values.isEmpty { cells.append(String(format: "%+.2f", o.mean - p)) } else { cells.append("") }
+                    }
+                case .params, .flops:
+                    let cost = CellFormat.modelCost(row.models[c.role ?? "student"])
+                    cells.append(CellFormat.number(paper))
+                    cells.append(cost.map { c.kind == .params ? String(format: "%.3f M", $0.0) : String(format: "%.4f G", $0.1) } ?? "")
+                case .viewed:
+                    // The paper's column is in millions; ours is a sample count. No gap: the scales
+                    // differ by design, compare ratios.
+                    cells.append(paper.map { String(format: "%g M", $0) } ?? "unknown")
+                    cells.append(result.cells[row.id]?[c.id].map { CellFormat.count($0.mean) } ?? "")
+                case .teacherTop1:
+                    let name = row.models[c.role ?? "teacher"]
+                    let rec = (try? teachers.records())?.first { $0.name == name }
+                    cells.append(CellFormat.number(paper))
+                    cells.append(rec.map { String(format: "%.2f", $0.top1) } ?? (result.scale == .ci ? "ci teacher" : "not built"))
+                }
+            }
+            lines.append("| " + cells.joined(separator: " | ") + " |")
+        }
+        return lines
+    }
+
+    /// Table 11's cells: a dense setting of another table's spec at this scale.
+    func denseSetting(_ name: String, table: String) -> String {
+        guard let other = try? TableSpec.load(table: table) else { return "no spec \(table)" }
+        guard let s = other.dense?[result.scale.rawValue] else { return "none at \(result.scale) scale" }
+        return s.setting(name)
     }
 
     /// Per-run results and loss curves (from each run's log.jsonl).

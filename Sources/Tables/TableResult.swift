@@ -24,6 +24,9 @@ public struct TableResult: Codable {
     public var configured: [String: [String: String]]? = nil
     /// The code the runs were trained with: each distinct "commit (engine vN)", with the runs' count.
     public var code: [String]? = nil
+    /// One line per dense transfer (Tables 5, 6): its key, losses, validation numbers and
+    /// whether a head collapsed.
+    public var dense: [String]? = nil
 
     public init(table: Int, title: String, scale: Scale, seeds: Int, cells: [String: [String: CellValues]],
                 runKeys: [String: [String: [String]]], claims: [ClaimResult], wallSeconds: Double,

@@ -161,6 +161,7 @@ public final class TableRunner {
         var runSeconds: [String: Double] = [:]
         var configured: [String: [String: String]] = [:]
         var code: [String: Set<String>] = [:]
+        var denseLines: [String] = []
         // Runs in dependency order: a column that fine-tunes from another comes after it.
         for row in spec.rows {
             for column in columnOrder(row) {
@@ -183,6 +184,11 @@ public final class TableRunner {
                     code[p.map { "\($0.gitCommit)\($0.gitDirty ? "+changes" : "") (engine v\($0.engineVersion))" } ?? "no provenance", default: []].insert(config.key)
                 }
             }
+            let dense = try DenseCells.cells(spec: spec, row: row, scale: scale, seeds: seeds, cache: cache, data: data) {
+                try self.config(row: row, column: $0, seed: $1)
+            }
+            for (column, values) in dense.cells { cells[row.id, default: [:]][column] = values }
+            denseLines += dense.lines
             for col in spec.columns where col.kind == .viewed {
                 guard let column = col.role, row.runs?[column] != nil else { continue }
                 let values = try (0..<seeds).map { try viewedSamples(row: row, column: column, seed: $0) }
@@ -210,6 +216,7 @@ public final class TableRunner {
                                  pending: pending.isEmpty ? nil : pending, runSeconds: runSeconds.values.reduce(0, +))
         result.configured = configured.isEmpty ? nil : configured
         result.code = code.isEmpty ? nil : code.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value.count) runs" }
+        result.dense = denseLines.isEmpty ? nil : denseLines
         // Figures measured on the trained models (Figure 6) need the runs and teachers, so the
         // runner measures them; TableOutput draws them from the data written here.
         try writeDistanceFigures()

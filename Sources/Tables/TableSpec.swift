@@ -1,3 +1,4 @@
+import DenseTransfer
 import Distill
 import Foundation
 import Models
@@ -18,6 +19,8 @@ public struct TableSpec: Codable {
     public var plan: [String: ScalePlan]
     public var claims: [ClaimSpec]?
     public var figures: [FigureSpec]?
+    /// Per-scale settings of the dense transfers behind `dense` columns (Tables 5, 6).
+    public var dense: [String: DenseSettings]?
 }
 
 public struct ColumnSpec: Codable {
@@ -36,7 +39,17 @@ public struct ColumnSpec: Codable {
     /// viewed: the training samples (set size x epochs) the row's run of column `role`
     /// saw, plus those of the runs it was initialised from (Table 4's "viewed samples"; the
     /// paper's values are in millions, ours a plain count).
-    public enum Kind: String, Codable { case label, run, derived, params, flops, paper, strategy, viewed, teacherTop1 = "teacher_top1" }
+    /// dense: metric `metric` (DenseMetrics.names: box_ap, mask_ap_s, miou, ...) of heads
+    /// trained on canvases over the backbone of the row's run column `role` (DenseTransfer).
+    /// dense_setting: the dense setting named by the row id in the `dense:` section of table
+    /// `role` (e.g. table05) at this scale (Table 11).
+    public enum Kind: String, Codable {
+        case label, run, derived, params, flops, paper, strategy, viewed, teacherTop1 = "teacher_top1"
+        case dense, denseSetting = "dense_setting"
+    }
+    public var metric: String?
+    /// Shown in a detail table under the main one (e.g. AP_S/M/L), not in the main table.
+    public var detail: Bool?
 }
 
 public struct RowSpec: Codable {
@@ -193,16 +206,35 @@ extension TableSpec {
             if c.kind == .viewed && !columns.contains(where: { $0.id == c.role && $0.kind == .run }) {
                 try fail("viewed column '\(c.id)' needs a role naming a run column", ["columns", "\(i)"])
             }
+            if c.kind == .dense {
+                if !columns.contains(where: { $0.id == c.role && $0.kind == .run }) {
+                    try fail("dense column '\(c.id)' needs a role naming the run column of its backbone", ["columns", "\(i)"])
+                }
+                if !DenseMetrics.names.contains(c.metric ?? "") {
+                    try fail("dense column '\(c.id)': metric '\(c.metric ?? "")' is not one of \(DenseMetrics.names.joined(separator: ", "))", ["columns", "\(i)"])
+                }
+            }
+            if c.kind == .denseSetting && c.role == nil {
+                try fail("dense_setting column '\(c.id)' needs a role naming the table whose dense settings it lists (e.g. table05)", ["columns", "\(i)"])
+            }
             if c.kind == .derived, let f = c.formula {
                 let parts = f.split(separator: " ").map(String.init)
-                let operandKinds: Set<ColumnSpec.Kind> = [.run, .derived, .params, .flops, .viewed]
+                let operandKinds: Set<ColumnSpec.Kind> = [.run, .derived, .params, .flops, .viewed, .dense]
                 guard parts.count == 3, ["+", "-", "*", "/"].contains(parts[1]) else {
                     try fail("formula '\(f)' of column '\(c.id)' must be 'a op b' with op one of + - * /", ["columns", "\(i)"])
                 }
                 for operand in [parts[0], parts[2]] where !columns.contains(where: { $0.id == operand && operandKinds.contains($0.kind) }) {
-                    try fail("formula '\(f)' of column '\(c.id)': '\(operand)' is not a run, derived, params, flops or viewed column", ["columns", "\(i)"])
+                    try fail("formula '\(f)' of column '\(c.id)': '\(operand)' is not a run, derived, params, flops, viewed or dense column", ["columns", "\(i)"])
                 }
             }
+        }
+        if columns.contains(where: { $0.kind == .dense }) {
+            for scale in plan.keys where scale != Scale.paper.rawValue && dense?[scale] == nil {
+                try fail("the table has dense columns but no dense settings for scale '\(scale)' (add dense: {\(scale): {...}})", ["plan", scale])
+            }
+        }
+        for (scale, settings) in dense ?? [:] {
+            for p in settings.problems() { try fail("dense \(scale): \(p)", ["dense", scale]) }
         }
         for (i, r) in rows.enumerated() {
             if !rowIDs.insert(r.id).inserted { try fail("duplicate row id '\(r.id)'", ["rows", "\(i)"]) }
