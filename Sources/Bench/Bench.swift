@@ -49,6 +49,10 @@ public enum BenchJob: Equatable, CustomStringConvertible {
     case scalekd(teacher: String, student: String)
     /// The step with ScaleKD's components added one at a time (ours only; not in `standard`).
     case components(teacher: String, student: String)
+    /// One training step of a table run's configuration, its objective built as training
+    /// builds it, at its batch size (ours only; Table 15's cost cells). The teacher is
+    /// untrained: a step's cost does not depend on the weights.
+    case step(RunConfig)
 
     public var description: String {
         switch self {
@@ -58,6 +62,8 @@ public enum BenchJob: Equatable, CustomStringConvertible {
         case .model(let name): return "model:\(name)"
         case .scalekd(let t, let s): return "scalekd:\(t):\(s)"
         case .components(let t, let s): return "components:\(t):\(s)"
+        // Base64 of the config's JSON: one argument without colons.
+        case .step(let config): return "step:" + Data(config.canonicalJSON.utf8).base64EncodedString()
         }
     }
 
@@ -72,14 +78,20 @@ public enum BenchJob: Equatable, CustomStringConvertible {
             self = .scalekd(teacher: parts[1], student: parts[2])
         case ("components", 3) where Zoo.preset(named: parts[1])?.isTeacher == true && Zoo.preset(named: parts[2]) != nil:
             self = .components(teacher: parts[1], student: parts[2])
+        case ("step", 2):
+            guard let json = Data(base64Encoded: parts[1]), let config = try? JSONDecoder().decode(RunConfig.self, from: json),
+                  Zoo.preset(named: config.model) != nil else { return nil }
+            self = .step(config)
         default: return nil
         }
     }
 
     /// Whether tools/bench_torch.py runs this job too (the component steps are ours only).
     public var hasTorchTwin: Bool {
-        if case .components = self { return false }
-        return true
+        switch self {
+        case .components, .step: return false
+        default: return true
+        }
     }
 
     /// What `make bench` runs: kernels, every mini student, the largest mini teacher, and
@@ -131,7 +143,7 @@ public enum Bench {
     }
 
     /// Runs one job in this process. `repeats` scales the model rows (kernels keep their own).
-    public static func run(_ job: BenchJob, repeats: Int) -> [BenchRow] {
+    public static func run(_ job: BenchJob, repeats: Int) throws -> [BenchRow] {
         let start = peakRSSMiB
         var rows: [BenchRow]
         switch job {
@@ -143,6 +155,7 @@ public enum Bench {
             rows = [scaleKDStep(teacher: Zoo.preset(named: t)!, student: Zoo.preset(named: s)!, repeats: repeats)]
         case .components(let t, let s):
             rows = componentSteps(teacher: Zoo.preset(named: t)!, student: Zoo.preset(named: s)!, repeats: repeats)
+        case .step(let config): rows = [try configStep(config, repeats: repeats)]
         }
         for i in rows.indices { rows[i].startRSSMiB = start }
         // (stdout carries the rows back to the parent; the profile goes to stderr.)
@@ -315,6 +328,19 @@ public enum Bench {
             return BenchRow(name: "step \(teacher.name) -> \(student.name): \(name)", unit: "images/s", ours: Double(batch) / seconds,
                             peakRSSMiB: peakRSSMiB)
         }
+    }
+
+    /// One training step of a run configuration: its objective from `makeObjective` (the
+    /// trainer's), random images at its batch size; images/s over `repeats` steps after two
+    /// warm-up steps.
+    public static func configStep(_ config: RunConfig, repeats: Int) throws -> BenchRow {
+        let objective = try makeObjective(for: config, teacherLoader: { try TeacherStore.frozenTeacher($0, checkpoint: nil) })
+        guard let preset = Zoo.preset(named: config.model) else { throw TrainingError.unknownModel(config.model) }
+        var rng = RandomGenerator(seed: 5)
+        let x = randomImages(preset, batch: config.batchSize, rng: &rng)
+        let labels = (0..<config.batchSize).map { $0 % preset.classes }
+        let seconds = stepSeconds(objective, images: x, labels: labels, repeats: repeats)
+        return BenchRow(name: "step \(config.key)", unit: "images/s", ours: Double(config.batchSize) / seconds, peakRSSMiB: peakRSSMiB)
     }
 
     /// Runs `job` in a child process (`scalekd bench --job ...`), returning its rows.

@@ -23,6 +23,10 @@ public enum Report {
         md += "## Tables\n\nWall time: of the last invocation, which may have found runs cached; training time: the table's runs summed as each recorded it (its cost from an empty run cache, teachers aside). Code: the commits and engine versions the table's runs were trained with (from each run's provenance).\n\n"
         md += "| table | scale | seeds | wall time | training time | code |\n|---|---|---:|---:|---:|---|\n"
         for r in results {
+            if r.unrecovered != nil {
+                md += "| \(r.table): \(r.title) | \(r.scale) | | content not recovered | | |\n"
+                continue
+            }
             md += "| \(r.table): \(r.title) | \(r.scale) | \(r.seeds) | \(formatDuration(r.wallSeconds)) | \(r.runSeconds.map(formatDuration) ?? "n/a") | \((r.code ?? ["not recorded"]).joined(separator: "; ")) |\n"
         }
         let specs = ((try? FileManager.default.contentsOfDirectory(atPath: "tables")) ?? [])
