@@ -46,7 +46,8 @@ public enum Report {
             guard let text = try? String(contentsOfFile: "\(outputs)/\(stem).md", encoding: .utf8) else { continue }
             let linked = text.replacingOccurrences(of: "](\(stem)", with: "](\(outputs)/\(stem)")
                 .replacingOccurrences(of: "](figure", with: "](\(outputs)/figure")
-            md += linked.replacingOccurrences(of: "\n# ", with: "\n### ") + "\n"
+            // A table without the scale line (content not recovered) starts with its heading.
+            md += ("\n" + linked).replacingOccurrences(of: "\n# ", with: "\n### ") + "\n"
             let prefix = stem == "figures" ? "figure" : stem
             for p in listing where p.hasPrefix(prefix) && p.hasSuffix(".png") && !linked.contains("\(outputs)/\(p)") {
                 md += "![\(p)](\(outputs)/\(p))\n\n"
