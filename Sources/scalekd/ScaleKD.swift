@@ -288,7 +288,8 @@ struct CheckCommand: ParsableCommand {
             let check = RegressionCheck(spec: spec, tolerance: tolerance)
             let bad = check.mismatches(actual: try RegressionCheck.load("\(results)/\(name).json"),
                                        expected: try RegressionCheck.load("\(expected)/\(name).json"))
-            print(bad.isEmpty ? "\(name): matches \(expected)/\(name).json (top-1 within ±\(tolerance) points, counts exact)"
+            let costs = spec.columns.contains(where: \.kind.isCost) ? ", costs measured and positive" : ""
+            print(bad.isEmpty ? "\(name): matches \(expected)/\(name).json (top-1 within ±\(tolerance) points, counts exact\(costs))"
                               : "\(name): \(bad.count) cells differ from \(expected)/\(name).json:")
             for line in bad { print("  " + line) }
             if !bad.isEmpty { failed += 1 }
