@@ -54,6 +54,10 @@ public enum BenchJob: Equatable, CustomStringConvertible {
     /// A few training steps (or inference passes) of a preset at a given batch, for paper
     /// plans' dry runs (ours only; not in `standard`).
     case step(String, train: Bool, batch: Int)
+    /// One training step of a table run's configuration, its objective built as training
+    /// builds it, at its batch size (ours only; Table 15's cost cells). The teacher is
+    /// untrained: a step's cost does not depend on the weights.
+    case runStep(RunConfig)
 
     public var description: String {
         switch self {
@@ -64,6 +68,8 @@ public enum BenchJob: Equatable, CustomStringConvertible {
         case .scalekd(let t, let s): return "scalekd:\(t):\(s)"
         case .components(let t, let s): return "components:\(t):\(s)"
         case .step(let name, let train, let batch): return "step:\(name):\(train ? "train" : "infer"):\(batch)"
+        // Base64 of the config's JSON: one argument without colons.
+        case .runStep(let config): return "runstep:" + Data(config.canonicalJSON.utf8).base64EncodedString()
         }
     }
 
@@ -80,6 +86,10 @@ public enum BenchJob: Equatable, CustomStringConvertible {
             self = .components(teacher: parts[1], student: parts[2])
         case ("step", 4) where Zoo.preset(named: parts[1]) != nil && ["train", "infer"].contains(parts[2]) && (Int(parts[3]) ?? 0) > 0:
             self = .step(parts[1], train: parts[2] == "train", batch: Int(parts[3])!)
+        case ("runstep", 2):
+            guard let json = Data(base64Encoded: parts[1]), let config = try? JSONDecoder().decode(RunConfig.self, from: json),
+                  Zoo.preset(named: config.model) != nil else { return nil }
+            self = .runStep(config)
         default: return nil
         }
     }
@@ -141,7 +151,7 @@ public enum Bench {
     }
 
     /// Runs one job in this process. `repeats` scales the model rows (kernels keep their own).
-    public static func run(_ job: BenchJob, repeats: Int) -> [BenchRow] {
+    public static func run(_ job: BenchJob, repeats: Int) throws -> [BenchRow] {
         let start = peakRSSMiB
         var rows: [BenchRow]
         switch job {
@@ -155,6 +165,7 @@ public enum Bench {
             rows = componentSteps(teacher: Zoo.preset(named: t)!, student: Zoo.preset(named: s)!, repeats: repeats)
         case .step(let name, let train, let batch):
             rows = [steps(Zoo.preset(named: name)!, train: train, batch: batch, repeats: repeats)]
+        case .runStep(let config): rows = [try configStep(config, repeats: repeats)]
         }
         for i in rows.indices { rows[i].startRSSMiB = start }
         // (stdout carries the rows back to the parent; the profile goes to stderr.)
@@ -354,6 +365,19 @@ public enum Bench {
             return BenchRow(name: "step \(teacher.name) -> \(student.name): \(name)", unit: "images/s", ours: Double(batch) / seconds,
                             peakRSSMiB: peakRSSMiB)
         }
+    }
+
+    /// One training step of a run configuration: its objective from `makeObjective` (the
+    /// trainer's), random images at its batch size; images/s over `repeats` steps after two
+    /// warm-up steps.
+    public static func configStep(_ config: RunConfig, repeats: Int) throws -> BenchRow {
+        let objective = try makeObjective(for: config, teacherLoader: { try TeacherStore.frozenTeacher($0, checkpoint: nil) })
+        guard let preset = Zoo.preset(named: config.model) else { throw TrainingError.unknownModel(config.model) }
+        var rng = RandomGenerator(seed: 5)
+        let x = randomImages(preset, batch: config.batchSize, rng: &rng)
+        let labels = (0..<config.batchSize).map { $0 % preset.classes }
+        let seconds = stepSeconds(objective, images: x, labels: labels, repeats: repeats)
+        return BenchRow(name: "step \(config.key)", unit: "images/s", ours: Double(config.batchSize) / seconds, peakRSSMiB: peakRSSMiB)
     }
 
     /// Runs `job` in a child process (`scalekd bench --job ...`), returning its rows.

@@ -23,6 +23,10 @@ public enum Report {
         md += "## Tables\n\nWall time: of the last invocation, which may have found runs cached; training time: the table's runs summed as each recorded it (its cost from an empty run cache, teachers aside). Code: the commits and engine versions the table's runs were trained with (from each run's provenance).\n\n"
         md += "| table | scale | seeds | wall time | training time | code |\n|---|---|---:|---:|---:|---|\n"
         for r in results {
+            if r.unrecovered != nil {
+                md += "| \(r.table): \(r.title) | \(r.scale) | | content not recovered | | |\n"
+                continue
+            }
             md += "| \(r.table): \(r.title) | \(r.scale) | \(r.seeds) | \(formatDuration(r.wallSeconds)) | \(r.runSeconds.map(formatDuration) ?? "n/a") | \((r.code ?? ["not recorded"]).joined(separator: "; ")) |\n"
         }
         let specs = ((try? FileManager.default.contentsOfDirectory(atPath: "tables")) ?? [])
@@ -42,7 +46,8 @@ public enum Report {
             guard let text = try? String(contentsOfFile: "\(outputs)/\(stem).md", encoding: .utf8) else { continue }
             let linked = text.replacingOccurrences(of: "](\(stem)", with: "](\(outputs)/\(stem)")
                 .replacingOccurrences(of: "](figure", with: "](\(outputs)/figure")
-            md += linked.replacingOccurrences(of: "\n# ", with: "\n### ") + "\n"
+            // A table without the scale line (content not recovered) starts with its heading.
+            md += ("\n" + linked).replacingOccurrences(of: "\n# ", with: "\n### ") + "\n"
             let prefix = stem == "figures" ? "figure" : stem
             for p in listing where p.hasPrefix(prefix) && p.hasSuffix(".png") && !linked.contains("\(outputs)/\(p)") {
                 md += "![\(p)](\(outputs)/\(p))\n\n"

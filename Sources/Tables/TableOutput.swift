@@ -44,12 +44,24 @@ public struct TableOutput {
         let scaleNote = result.scale == .paper
             ? "Scale: paper."
             : "Scale: \(result.scale). A small-scale analog on Fashion-MNIST with mini models (docs/analog.md), not the paper's ImageNet number; compare directions and gaps, not values."
-        lines.append("> \(scaleNote)")
-        lines.append("")
+        if spec.unrecovered == nil { lines.append("> \(scaleNote)"); lines.append("") }
         lines.append("# Table \(spec.table): \(spec.title)")
         lines.append("")
         if let c = spec.caption { lines.append("Paper caption: *\(c)*"); lines.append("") }
-        lines.append("Paper numbers: \(spec.source). Ours: top-1 (%) of the last epoch on the test split, mean ± std over \(result.seeds) seed(s).")
+        if let why = spec.unrecovered {
+            lines.append("**Content not recovered.** \(why)")
+            lines.append("")
+        }
+        if spec.columns.contains(where: \.kind.isCost) {
+            // Cost cells depend on the machine and its load: say which machine.
+            let env = result.environment
+            lines.append("Measured on this machine: CPU \(env["cpu"] ?? "?"), \(env["loop threads"] ?? "?") threads, BLAS kernel \(env["blas kernel"] ?? "?"). Each configuration timed in a child process of its own (its peak RSS is its own).")
+            lines.append("")
+        }
+        let ours = spec.columns.contains { $0.kind == .run }
+            ? "Ours: top-1 (%) of the last epoch on the test split, mean ± std over \(result.seeds) seed(s)."
+            : spec.columns.contains(where: \.kind.isCost) ? "Ours: one measurement per configuration (seconds are medians of the timed steps)." : ""
+        lines.append("Paper numbers: \(spec.source). \(ours)")
         lines.append("")
         if spec.columns.contains(where: { $0.kind == .dense }) {
             lines.append("Dense columns: box and mask AP (COCO's, IoU 0.50:0.95, in %) and mIoU (mmseg's, in %) of heads trained on garment canvases over each run's backbone, measured on canvases of the test split (see Dense transfers below).")
@@ -59,8 +71,10 @@ public struct TableOutput {
             lines.append("**Fewer seeds than planned: \(result.seeds) of \(planned)** (`SEEDS=\(result.seeds)`). Differences are not tested; the claims below are at most indicative.")
             lines.append("")
         }
-        lines += grid(spec.columns.filter { $0.detail != true })
-        lines.append("")
+        if !spec.columns.isEmpty {
+            lines += grid(spec.columns.filter { $0.detail != true })
+            lines.append("")
+        }
         let detail = spec.columns.filter { $0.detail == true }
         if !detail.isEmpty {
             lines.append("## Detail")
@@ -79,6 +93,13 @@ public struct TableOutput {
             for line in dense { lines.append("- \(line)") }
             lines.append("")
         }
+        lines += claimLines()
+        lines += tailLines()
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    func claimLines() -> [String] {
+        var lines: [String] = []
         if !result.claims.isEmpty {
             lines.append("## The paper's claims")
             lines.append("")
@@ -87,6 +108,11 @@ public struct TableOutput {
             for c in result.claims { lines.append("- **\(c.verdict.rawValue)**: \(c.statement) — \(c.evidence)") }
             lines.append("")
         }
+        return lines
+    }
+
+    func tailLines() -> [String] {
+        var lines: [String] = []
         if let pending = result.pending, !pending.isEmpty {
             lines.append("**Not run yet** (\(pending.count) runs; their cells are empty and claims over them not testable):")
             lines.append("")
@@ -109,6 +135,7 @@ public struct TableOutput {
             }
             lines.append("")
         }
+        if spec.unrecovered != nil { return lines }  // nothing ran: no runs, no times
         lines.append("Runs (runs/<key>/): " + result.runKeys.sorted { $0.key < $1.key }.map { row, cols in
             "\(row): " + cols.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.joined(separator: ","))" }.joined(separator: "; ")
         }.joined(separator: " | "))
@@ -118,7 +145,7 @@ public struct TableOutput {
             time += "; training time of the table's \(Set(result.runKeys.values.flatMap { $0.values.flatMap { $0 } }).count) runs, summed as each run recorded it: \(formatDuration(t))"
         }
         lines.append(time + "; BLAS kernel \(result.environment["blas kernel"] ?? "?").")
-        return lines.joined(separator: "\n") + "\n"
+        return lines
     }
 
     /// The markdown table of `columns` over every row (paper | ours, and their gap at paper scale).
@@ -128,7 +155,7 @@ public struct TableOutput {
             switch c.kind {
             case .label, .strategy, .denseSetting: header.append(c.header); align.append("---")
             case .paper: header.append("\(c.header) (paper)"); align.append("---:")
-            case .run, .derived, .dense, .params, .flops, .viewed, .teacherTop1:
+            case .run, .derived, .dense, .params, .flops, .viewed, .teacherTop1, .step, .peakMemory, .epochSeconds:
                 header += ["\(c.header) (paper)", "\(c.header) (ours)"]; align += ["---:", "---:"]
                 if showsGap && (c.kind == .run || c.kind == .derived || c.kind == .dense) { header.append("gap"); align.append("---:") }
             }
@@ -166,6 +193,9 @@ public struct TableOutput {
                     // differ by design, compare ratios.
                     cells.append(paper.map { String(format: "%g M", $0) } ?? "unknown")
                     cells.append(result.cells[row.id]?[c.id].map { CellFormat.count($0.mean) } ?? "")
+                case .step, .peakMemory, .epochSeconds:
+                    cells.append(CellFormat.number(paper))
+                    cells.append(result.cells[row.id]?[c.id].map { CellFormat.cost($0.mean, kind: c.kind) } ?? "not measured")
                 case .teacherTop1:
                     let name = row.models[c.role ?? "teacher"]
                     let rec = (try? teachers.records())?.first { $0.name == name }

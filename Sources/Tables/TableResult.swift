@@ -27,6 +27,8 @@ public struct TableResult: Codable {
     /// One line per dense transfer (Tables 5, 6): its key, losses, validation numbers and
     /// whether a head collapsed.
     public var dense: [String]? = nil
+    /// The spec's `unrecovered` text: the paper table's content is not known.
+    public var unrecovered: String? = nil
 
     public init(table: Int, title: String, scale: Scale, seeds: Int, cells: [String: [String: CellValues]],
                 runKeys: [String: [String: [String]]], claims: [ClaimResult], wallSeconds: Double,
@@ -52,6 +54,15 @@ enum CellFormat {
     static func ours(_ c: CellValues?) -> String {
         guard let c, !c.values.isEmpty else { return "not run" }
         return c.values.count > 1 ? String(format: "%.2f ± %.2f", c.mean, c.std) : String(format: "%.2f", c.mean)
+    }
+
+    /// A measured cost: seconds per step, peak RSS (MiB) or seconds per epoch.
+    static func cost(_ v: Double, kind: ColumnSpec.Kind) -> String {
+        switch kind {
+        case .peakMemory: return String(format: "%.0f MiB", v)
+        case .step: return String(format: "%.3f s", v)
+        default: return String(format: "%.1f s", v)
+        }
     }
 
     /// Parameters (M) and MACs (G) of a preset.

@@ -16,15 +16,23 @@ public final class TableRunner {
     public let outputDirectory: String
     let data: DataCatalog
     let teachers: TeacherProvider
+    let plan: ScalePlan
+    /// Times one training step of a run configuration in a child process of its own, for
+    /// `step` columns: (timed steps after warm-up) -> (seconds per step, peak RSS in MiB).
+    /// Set by the executable (Bench's child-process jobs; Tables cannot import Bench).
+    public var measureStep: ((RunConfig, Int) throws -> (seconds: Double, peakMiB: Double))?
+    var measuredSteps: [String: (seconds: Double, peakMiB: Double)] = [:]
 
     public init(spec: TableSpec, scale: Scale, seeds: Int? = nil, cache: RunCache = RunCache(),
                 outputDirectory: String = "tables/out", data: DataCatalog, store: TeacherStore = TeacherStore()) throws {
         // A paper plan is costed by `--dry-run` (PaperPlan); it must never train the mini
         // models for the paper's epochs.
         guard scale != .paper else { throw ExperimentError.paperScaleNeedsData }
-        guard let plan = spec.plan[scale.rawValue] else {
+        // A table that neither trains nor measures (a settings table, an unrecovered one) needs no plan.
+        guard let plan = spec.plan[scale.rawValue] ?? (spec.hasRunsOrSteps ? nil : ScalePlan(epochs: 1, seeds: 1)) else {
             throw SpecError(file: "table \(spec.table)", line: nil, message: "no plan for scale '\(scale)'")
         }
+        self.plan = plan
         self.spec = spec
         self.scale = scale
         self.seeds = seeds ?? plan.seeds
@@ -34,12 +42,9 @@ public final class TableRunner {
         teachers = TeacherProvider(scale: scale, cache: cache, data: data, store: store)
     }
 
-    var plan: ScalePlan { spec.plan[scale.rawValue]! }
-
     /// The teachers manifest, read once per runner (config() runs per row, column and seed).
     private lazy var teacherRecordsResult = Result { try teachers.store.records() }
     var teacherRecords: [TeacherRecord] { get throws { try teacherRecordsResult.get() } }
-
     /// The run config of one (row, column, seed).
     public func config(row: RowSpec, column: String, seed: Int) throws -> RunConfig {
         let run = row.runs![column]!
@@ -95,8 +100,10 @@ public final class TableRunner {
         return out
     }
 
+    /// The row's trained run columns (not its timed `step` columns), fine-tuning ones last.
     func columnOrder(_ row: RowSpec) -> [String] {
-        (row.runs ?? [:]).keys.sorted { a, b in
+        let trained = Set(spec.columns.filter { $0.kind == .run }.map(\.id))
+        return (row.runs ?? [:]).keys.filter(trained.contains).sorted { a, b in
             let da = row.runs![a]!.initFrom == nil ? 0 : 1, db = row.runs![b]!.initFrom == nil ? 0 : 1
             return da != db ? da < db : a < b
         }
@@ -154,6 +161,7 @@ public final class TableRunner {
     @discardableResult
     public func run() throws -> TableResult {
         let started = Date()
+        if let why = spec.unrecovered { print("== table \(spec.table): content not recovered. \(why)") }
         try trainAvailable()
         var cells: [String: [String: CellValues]] = [:]
         var keys: [String: [String: [String]]] = [:]
@@ -189,6 +197,7 @@ public final class TableRunner {
             }
             for (column, values) in dense.cells { cells[row.id, default: [:]][column] = values }
             denseLines += dense.lines
+            try measureCosts(row: row, into: &cells, configured: &configured)
             for col in spec.columns where col.kind == .viewed {
                 guard let column = col.role, row.runs?[column] != nil else { continue }
                 let values = try (0..<seeds).map { try viewedSamples(row: row, column: column, seed: $0) }
@@ -215,6 +224,7 @@ public final class TableRunner {
                                  environment: Dictionary(uniqueKeysWithValues: env.lines.map { ($0.0, $0.1) }),
                                  pending: pending.isEmpty ? nil : pending, runSeconds: runSeconds.values.reduce(0, +))
         result.configured = configured.isEmpty ? nil : configured
+        result.unrecovered = spec.unrecovered
         result.code = code.isEmpty ? nil : code.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value.count) runs" }
         result.dense = denseLines.isEmpty ? nil : denseLines
         // Figures measured on the trained models (Figure 6) need the runs and teachers, so the
@@ -251,6 +261,31 @@ public final class TableRunner {
             try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
             try scatter.save(to: "\(outputDirectory)/\(stem)-\(figure.id).h5")
             print("== table \(spec.table) figure \(figure.id): \(scatter.verdict().evidence)")
+        }
+    }
+
+    /// The row's `step` columns: each configuration timed once (seed 0; identical
+    /// configurations once per invocation) in a child process, so its peak RSS is its own,
+    /// and the `peak_memory` / `epoch_seconds` columns that read it.
+    func measureCosts(row: RowSpec, into cells: inout [String: [String: CellValues]], configured: inout [String: [String: String]]) throws {
+        for step in spec.columns where step.kind == .step {
+            guard row.runs?[step.id] != nil else { continue }
+            guard let measureStep else { throw InputError("table \(spec.table) times training steps: run it with `scalekd run table\(spec.table)`") }
+            let config = try config(row: row, column: step.id, seed: 0)
+            configured[row.id, default: [:]][step.id] = "timed, not trained: " + config.configuredSummary
+            let measured: (seconds: Double, peakMiB: Double)
+            if let known = measuredSteps[config.key] { measured = known } else {
+                print("== table \(spec.table) [\(scale)] row \(row.id), \(step.id): timing \(plan.timedSteps ?? 3) steps of \(config.key)")
+                measured = try measureStep(config, plan.timedSteps ?? 3)
+                measuredSteps[config.key] = measured
+            }
+            // The trainer drops the last partial batch (EpochPlan dropLast).
+            let steps = Double(data.trainSet(config.split).count / config.batchSize)
+            cells[row.id, default: [:]][step.id] = CellValues(values: [measured.seconds])
+            for col in spec.columns where col.role == step.id {
+                if col.kind == .peakMemory { cells[row.id, default: [:]][col.id] = CellValues(values: [measured.peakMiB]) }
+                if col.kind == .epochSeconds { cells[row.id, default: [:]][col.id] = CellValues(values: [measured.seconds * steps]) }
+            }
         }
     }
 

@@ -21,6 +21,13 @@ public struct TableSpec: Codable {
     public var figures: [FigureSpec]?
     /// Per-scale settings of the dense transfers behind `dense` columns (Tables 5, 6).
     public var dense: [String: DenseSettings]?
+    /// Set when the paper table's content could not be recovered: why, and what is known.
+    /// The runner then writes an output that says so and exits cleanly; columns and rows
+    /// may be empty (a user with the paper fills them in).
+    public var unrecovered: String?
+
+    /// Whether anything of ours is trained or measured (else no plan is needed).
+    public var hasRunsOrSteps: Bool { columns.contains { $0.kind == .run || $0.kind == .step } }
 }
 
 public struct ColumnSpec: Codable {
@@ -43,9 +50,18 @@ public struct ColumnSpec: Codable {
     /// trained on canvases over the backbone of the row's run column `role` (DenseTransfer).
     /// dense_setting: the dense setting named by the row id in the `dense:` section of table
     /// `role` (e.g. table05) at this scale (Table 11).
+    /// step: a training step of the row's run in this column (declared in `runs` like a run
+    /// column, but not trained), timed in a child process of its own on this machine:
+    /// seconds per step. peak_memory / epoch_seconds: that child's peak RSS (MiB) and its
+    /// step time x the steps of one epoch of the run; `role` names the step column.
     public enum Kind: String, Codable {
         case label, run, derived, params, flops, paper, strategy, viewed, teacherTop1 = "teacher_top1"
         case dense, denseSetting = "dense_setting"
+        case step, peakMemory = "peak_memory", epochSeconds = "epoch_seconds"
+
+        /// Kinds measured from a timed step (Table 15's cost cells): they vary with the
+        /// machine and its load, so the CI regression checks presence, not values.
+        public var isCost: Bool { self == .step || self == .peakMemory || self == .epochSeconds }
     }
     public var metric: String?
     /// Shown in a detail table under the main one (e.g. AP_S/M/L), not in the main table.
@@ -97,6 +113,8 @@ public struct ScalePlan: Codable {
     /// at ci; nil = 1.
     public var perClassScale: Double?
     public var epochsScale: Double?
+    /// Timed steps of each `step` column's measurement, after two warm-up steps (default 3).
+    public var timedSteps: Int?
 }
 
 /// A paper claim as a predicate over table cells ("row.column" references).
@@ -217,14 +235,17 @@ extension TableSpec {
             if c.kind == .denseSetting && c.role == nil {
                 try fail("dense_setting column '\(c.id)' needs a role naming the table whose dense settings it lists (e.g. table05)", ["columns", "\(i)"])
             }
+            if (c.kind == .peakMemory || c.kind == .epochSeconds) && !columns.contains(where: { $0.id == c.role && $0.kind == .step }) {
+                try fail("\(c.kind.rawValue) column '\(c.id)' needs a role naming a step column", ["columns", "\(i)"])
+            }
             if c.kind == .derived, let f = c.formula {
                 let parts = f.split(separator: " ").map(String.init)
-                let operandKinds: Set<ColumnSpec.Kind> = [.run, .derived, .params, .flops, .viewed, .dense]
+                let operandKinds: Set<ColumnSpec.Kind> = [.run, .derived, .params, .flops, .viewed, .dense, .step, .peakMemory, .epochSeconds]
                 guard parts.count == 3, ["+", "-", "*", "/"].contains(parts[1]) else {
                     try fail("formula '\(f)' of column '\(c.id)' must be 'a op b' with op one of + - * /", ["columns", "\(i)"])
                 }
                 for operand in [parts[0], parts[2]] where !columns.contains(where: { $0.id == operand && operandKinds.contains($0.kind) }) {
-                    try fail("formula '\(f)' of column '\(c.id)': '\(operand)' is not a run, derived, params, flops, viewed or dense column", ["columns", "\(i)"])
+                    try fail("formula '\(f)' of column '\(c.id)': '\(operand)' is not a run, derived, params, flops, viewed, dense or cost column", ["columns", "\(i)"])
                 }
             }
         }
@@ -247,7 +268,7 @@ extension TableSpec {
             }
             for (k, run) in r.runs ?? [:] {
                 guard let col = columns.first(where: { $0.id == k }) else { try fail("run for unknown column '\(k)'", ["rows", "\(i)", "runs"]) }
-                if col.kind != .run { try fail("column '\(k)' is not a run column", ["rows", "\(i)", "runs", k]) }
+                if col.kind != .run && col.kind != .step { try fail("column '\(k)' is not a run or step column", ["rows", "\(i)", "runs", k]) }
                 let at = ["rows", "\(i)", "runs", k]
                 guard let kind = MethodKind(rawValue: run.method) else {
                     try fail("run '\(k)': unknown method '\(run.method)' (methods: \(MethodKind.allCases.map(\.rawValue).joined(separator: ", ")))", at)
@@ -269,7 +290,8 @@ extension TableSpec {
         for (scale, p) in plan {
             if Scale(rawValue: scale) == nil { try fail("unknown scale '\(scale)' (ci, small or paper)", ["plan", scale]) }
             for (name, v) in [("epochs", p.epochs), ("seeds", p.seeds), ("batchSize", p.batchSize), ("perClass", p.perClass),
-                              ("testPerClass", p.testPerClass), ("validationPerClass", p.validationPerClass), ("pretrainEpochs", p.pretrainEpochs)] {
+                              ("testPerClass", p.testPerClass), ("validationPerClass", p.validationPerClass), ("pretrainEpochs", p.pretrainEpochs),
+                              ("timedSteps", p.timedSteps)] {
                 if let v, v < 1 { try fail("plan \(scale): \(name) must be at least 1 (got \(v))", ["plan", scale]) }
             }
             for (name, v) in [("perClassScale", p.perClassScale), ("epochsScale", p.epochsScale)] {

@@ -80,10 +80,11 @@ public struct TeacherStore {
     }
 
     /// A teacher preset with a checkpoint's weights, frozen and in eval mode: the one way a
-    /// teacher is loaded (the committed store and ci's quick teachers both use it).
-    static func frozenTeacher(_ name: String, checkpoint path: String) throws -> TeacherModel {
+    /// teacher is loaded (the committed store and ci's quick teachers both use it). Without a
+    /// checkpoint its weights stay at their initialisation (cost measurements: Table 15).
+    public static func frozenTeacher(_ name: String, checkpoint path: String?) throws -> TeacherModel {
         guard let teacher = try buildModel(name, seed: 0) as? TeacherModel else { throw ExperimentError.notATeacher(name) }
-        try StateIO.load(try Checkpoint.load(from: path).parameters, into: teacher.namedTensors(), path: path)
+        if let path { try StateIO.load(try Checkpoint.load(from: path).parameters, into: teacher.namedTensors(), path: path) }
         teacher.freeze()
         teacher.setTraining(false)
         return teacher

@@ -49,7 +49,7 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         if let job {  // child mode: one job, rows as JSON on stdout
             guard let j = BenchJob(job) else { throw ValidationError("unknown bench job '\(job)'") }
-            print(String(decoding: try JSONEncoder().encode(Bench.run(j, repeats: repeats)), as: UTF8.self))
+            print(String(decoding: try JSONEncoder().encode(try Bench.run(j, repeats: repeats)), as: UTF8.self))
             return
         }
         let env = EnvironmentReport.current()
@@ -191,6 +191,13 @@ struct RunTableCommand: ParsableCommand {
         let out = self.out ?? scale.defaultOutputDirectory
         let runner = try TableRunner(spec: spec, scale: scale, seeds: seeds, cache: RunCache(root: runs),
                                      outputDirectory: out, data: try DataCatalog())
+        // Step columns (Table 15) are timed by Bench's child-process jobs, each its own peak RSS.
+        runner.measureStep = { config, timedSteps in
+            guard let row = try Bench.runInChild(.runStep(config), repeats: timedSteps).first else {
+                throw InputError("the timed step of \(config.key) returned no measurement")
+            }
+            return (Double(config.batchSize) / row.ours, row.peakRSSMiB)
+        }
         if worker { try runner.trainAvailable(); return }
         if let shard {
             let share = try Shard(parsing: shard)
@@ -293,7 +300,8 @@ struct CheckCommand: ParsableCommand {
             let check = RegressionCheck(spec: spec, tolerance: tolerance)
             let bad = check.mismatches(actual: try RegressionCheck.load("\(results)/\(name).json"),
                                        expected: try RegressionCheck.load("\(expected)/\(name).json"))
-            print(bad.isEmpty ? "\(name): matches \(expected)/\(name).json (top-1 within ±\(tolerance) points, counts exact)"
+            let costs = spec.columns.contains(where: \.kind.isCost) ? ", costs measured and positive" : ""
+            print(bad.isEmpty ? "\(name): matches \(expected)/\(name).json (top-1 within ±\(tolerance) points, counts exact\(costs))"
                               : "\(name): \(bad.count) cells differ from \(expected)/\(name).json:")
             for line in bad { print("  " + line) }
             if !bad.isEmpty { failed += 1 }

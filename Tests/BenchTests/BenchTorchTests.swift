@@ -1,4 +1,5 @@
 import Bench
+import Training
 import Foundation
 import XCTest
 
@@ -27,6 +28,23 @@ final class BenchTorchTests: XCTestCase {
         for job in BenchJob.standard { XCTAssertEqual(BenchJob(job.description), job) }
         XCTAssertNil(BenchJob("model:no-such-preset"))
         XCTAssertNil(BenchJob("scalekd:resnet-mini:resnet-mini"))  // not a teacher
+        // A table run's configuration travels to the child process whole (Table 15's step cells).
+        let config = RunConfig(model: "resnet-mini", split: DataSplit(train: .student, perClass: 3), strategy: .traditional, epochs: 1,
+                               batchSize: 4, seed: 0, method: MethodConfig(name: .fd), teacher: "swin-mini-s", scale: .ci)
+        let job = BenchJob.runStep(config)
+        XCTAssertFalse(job.description.dropFirst("runstep:".count).contains(":"))
+        XCTAssertEqual(BenchJob(job.description), job)
+        XCTAssertNil(BenchJob("runstep:bm90IGpzb24="))  // base64 of "not json"
+    }
+
+    /// The step job builds the run's objective with an untrained teacher and times it.
+    func testConfigStepMeasures() throws {
+        let config = RunConfig(model: "resnet-mini", split: DataSplit(train: .student, perClass: 3), strategy: .traditional, epochs: 1,
+                               batchSize: 4, seed: 0, method: MethodConfig(name: .scalekd), teacher: "swin-mini-s", scale: .ci)
+        let row = try Bench.configStep(config, repeats: 1)
+        XCTAssertGreaterThan(row.ours, 0)
+        XCTAssertGreaterThan(row.peakRSSMiB, 0)
+        XCTAssertTrue(row.name.contains(config.key))
     }
 }
 
