@@ -9,7 +9,7 @@ import Tensor
 ///          (the same `Augmentation` as the small scale, applied per channel)
 ///   eval   resize the shorter side to `resize` (256), center crop `size` (224)
 ///
-/// Resampling is PIL's antialiased bilinear (a triangle filter widened by the downscale
+/// Resampling is PIL's antialiased bilinear or bicubic (the filter widened by the downscale
 /// factor), computed straight from the source box, which is what resize-then-crop gives.
 /// RandAugment ops run on each channel with the same random draws, so geometric ops move
 /// the three channels alike; photometric ops (contrast, equalize, autocontrast) use each
@@ -18,6 +18,28 @@ import Tensor
 public struct ImageNetTransform: Equatable, Sendable {
     public enum Kind: String, Codable, Sendable { case train, eval }
 
+    /// PIL's antialiased resampling filters (what torchvision's Resize uses on PIL images):
+    /// timm evaluates ResNets with bilinear and Swin, ViT, BEiT, ConvNeXt and Mixer with bicubic.
+    public enum Interpolation: String, Codable, Sendable, CaseIterable {
+        case bilinear, bicubic
+
+        /// The filter's half-width in source pixels at scale 1.
+        var support: Double { self == .bilinear ? 1 : 2 }
+
+        /// PIL's filter kernels (Resample.c: bilinear_filter, bicubic_filter with a = -0.5).
+        func weight(_ x: Double) -> Double {
+            let x = abs(x)
+            switch self {
+            case .bilinear: return max(0, 1 - x)
+            case .bicubic:
+                let a = -0.5
+                if x < 1 { return ((a + 2) * x - (a + 3)) * x * x + 1 }
+                if x < 2 { return (((x - 5) * x + 8) * x - 4) * a }
+                return 0
+            }
+        }
+    }
+
     public var kind: Kind
     public var size: Int
     /// Eval only: the shorter side before the center crop.
@@ -25,24 +47,26 @@ public struct ImageNetTransform: Equatable, Sendable {
     public var horizontalFlip: Bool
     public var randAugment: RandAugmentConfig?
     public var randomErasing: Float
+    public var interpolation: Interpolation = .bilinear
     public var mean: [Float]
     public var std: [Float]
 
     public static let imageNetMean: [Float] = [0.485, 0.456, 0.406]
     public static let imageNetStd: [Float] = [0.229, 0.224, 0.225]
 
-    public static func eval(size: Int = 224, resize: Int = 256) -> ImageNetTransform {
+    public static func eval(size: Int = 224, resize: Int = 256, interpolation: Interpolation = .bilinear) -> ImageNetTransform {
         ImageNetTransform(kind: .eval, size: size, resize: resize, horizontalFlip: false, randAugment: nil, randomErasing: 0,
-                          mean: imageNetMean, std: imageNetStd)
+                          interpolation: interpolation, mean: imageNetMean, std: imageNetStd)
     }
 
     /// Training transform with a recipe's augmentation (`Augmentation.traditional` or
     /// `.advanced`); its crop padding is the 32x32 stand-in for RandomResizedCrop and is
     /// not used here. Mixup/CutMix act on batches and are not part of this transform.
-    public static func train(size: Int = 224, augmentation: Augmentation = .traditional) -> ImageNetTransform {
+    public static func train(size: Int = 224, augmentation: Augmentation = .traditional,
+                             interpolation: Interpolation = .bilinear) -> ImageNetTransform {
         ImageNetTransform(kind: .train, size: size, resize: size, horizontalFlip: augmentation.horizontalFlip,
                           randAugment: augmentation.randAugment, randomErasing: augmentation.randomErasing,
-                          mean: imageNetMean, std: imageNetStd)
+                          interpolation: interpolation, mean: imageNetMean, std: imageNetStd)
     }
 
     public var floatsPerImage: Int { 3 * size * size }
@@ -60,10 +84,11 @@ public struct ImageNetTransform: Equatable, Sendable {
             let newH = image.height <= image.width ? resize : Int(Double(resize) * Double(image.height) / short)
             let left = ((Double(newW - size)) / 2).rounded(), top = ((Double(newH - size)) / 2).rounded()
             let sx = Double(image.width) / Double(newW), sy = Double(image.height) / Double(newH)
-            Self.resample(image, box: (left * sx, top * sy, Double(size) * sx, Double(size) * sy), size: size, into: out)
+            Self.resample(image, box: (left * sx, top * sy, Double(size) * sx, Double(size) * sy),
+                          width: size, height: size, filter: interpolation, into: out)
         case .train:
             Self.resample(image, box: Self.randomResizedCropBox(width: image.width, height: image.height, rng: &rng),
-                          size: size, into: out)
+                          width: size, height: size, filter: interpolation, into: out)
             if horizontalFlip, rng.nextFloat() < 0.5 {
                 for c in 0..<3 { ImageOps.flipHorizontal(UnsafeMutableBufferPointer(rebasing: out[(c * plane)..<((c + 1) * plane)]), size: size) }
             }
@@ -110,36 +135,39 @@ public struct ImageNetTransform: Equatable, Sendable {
         return (Double((width - w) / 2), Double((height - h) / 2), Double(w), Double(h))
     }
 
-    /// PIL's antialiased bilinear resampling of the source `box` to `size` x `size`, as
-    /// [0, 1] floats in CHW: a horizontal pass over the box's rows, then a vertical one.
-    static func resample(_ image: RGBImage, box: (x: Double, y: Double, w: Double, h: Double), size: Int,
-                         into out: UnsafeMutableBufferPointer<Float>) {
-        let xs = coefficients(inSize: image.width, start: box.x, length: box.w, outSize: size)
-        let ys = coefficients(inSize: image.height, start: box.y, length: box.h, outSize: size)
+    /// PIL's antialiased resampling of the source `box` to `width` x `height`, as [0, 1]
+    /// floats in CHW: a horizontal pass over the box's rows, then a vertical one. As PIL does
+    /// for 8-bit images, the horizontal pass is rounded and clipped to 0...255 (it matters
+    /// for bicubic, whose negative lobes overshoot); the final values are left unrounded.
+    static func resample(_ image: RGBImage, box: (x: Double, y: Double, w: Double, h: Double), width: Int, height: Int,
+                         filter: Interpolation = .bilinear, into out: UnsafeMutableBufferPointer<Float>) {
+        let xs = coefficients(inSize: image.width, start: box.x, length: box.w, outSize: width, filter: filter)
+        let ys = coefficients(inSize: image.height, start: box.y, length: box.h, outSize: height, filter: filter)
         let rowLo = ys.map(\.first).min()!, rowHi = ys.map { $0.first + $0.weights.count }.max()!
-        var rows = [Float](repeating: 0, count: (rowHi - rowLo) * size * 3)  // [row][x][c]
+        var rows = [Float](repeating: 0, count: (rowHi - rowLo) * width * 3)  // [row][x][c]
+        func clip8(_ v: Float) -> Float { min(max((v + 0.5).rounded(.down), 0), 255) }
         image.pixels.withUnsafeBufferPointer { src in
             rows.withUnsafeMutableBufferPointer { rows in
                 for y in rowLo..<rowHi {
-                    let srcRow = y * image.width * 3, dstRow = (y - rowLo) * size * 3
+                    let srcRow = y * image.width * 3, dstRow = (y - rowLo) * width * 3
                     for (x, k) in xs.enumerated() {
                         var r: Float = 0, g: Float = 0, b: Float = 0
                         for (j, w) in k.weights.enumerated() {
                             let p = srcRow + (k.first + j) * 3
                             r += w * Float(src[p]); g += w * Float(src[p + 1]); b += w * Float(src[p + 2])
                         }
-                        rows[dstRow + x * 3] = r; rows[dstRow + x * 3 + 1] = g; rows[dstRow + x * 3 + 2] = b
+                        rows[dstRow + x * 3] = clip8(r); rows[dstRow + x * 3 + 1] = clip8(g); rows[dstRow + x * 3 + 2] = clip8(b)
                     }
                 }
-                let plane = size * size
+                let plane = width * height
                 for (y, k) in ys.enumerated() {
-                    for x in 0..<size {
+                    for x in 0..<width {
                         var r: Float = 0, g: Float = 0, b: Float = 0
                         for (j, w) in k.weights.enumerated() {
-                            let p = ((k.first + j - rowLo) * size + x) * 3
+                            let p = ((k.first + j - rowLo) * width + x) * 3
                             r += w * rows[p]; g += w * rows[p + 1]; b += w * rows[p + 2]
                         }
-                        let o = y * size + x
+                        let o = y * width + x
                         out[o] = min(max(r, 0), 255) / 255
                         out[plane + o] = min(max(g, 0), 255) / 255
                         out[2 * plane + o] = min(max(b, 0), 255) / 255
@@ -149,16 +177,18 @@ public struct ImageNetTransform: Equatable, Sendable {
         }
     }
 
-    /// PIL's precompute_coeffs for the bilinear (triangle, support 1) filter.
-    static func coefficients(inSize: Int, start: Double, length: Double, outSize: Int) -> [(first: Int, weights: [Float])] {
-        let scale = length / Double(outSize), filterScale = max(scale, 1), support = filterScale
+    /// PIL's precompute_coeffs: the filter widened by the downscale factor (antialiasing),
+    /// centred on each output pixel's centre in the source, normalised to sum 1.
+    static func coefficients(inSize: Int, start: Double, length: Double, outSize: Int,
+                             filter: Interpolation) -> [(first: Int, weights: [Float])] {
+        let scale = length / Double(outSize), filterScale = max(scale, 1), support = filter.support * filterScale
         return (0..<outSize).map { i in
             let center = start + (Double(i) + 0.5) * scale
             let lo = max(Int(center - support + 0.5), 0), hi = min(Int(center + support + 0.5), inSize)
-            var weights = (lo..<max(hi, lo + 1)).map { j in Float(max(0, 1 - abs((Double(j) - center + 0.5) / filterScale))) }
+            var weights = (lo..<max(hi, lo + 1)).map { j in filter.weight((Double(j) - center + 0.5) / filterScale) }
             let total = weights.reduce(0, +)
-            if total > 0 { weights = weights.map { $0 / total } } else { weights = [Float](repeating: 0, count: weights.count - 1) + [1] }
-            return (min(lo, inSize - 1), weights)
+            if total != 0 { weights = weights.map { $0 / total } } else { weights = [Double](repeating: 0, count: weights.count - 1) + [1] }
+            return (min(lo, inSize - 1), weights.map(Float.init))
         }
     }
 }

@@ -14,6 +14,10 @@ public struct ClaimResult: Codable {
     /// Seeds per compared cell (the smallest).
     public var seeds: Int?
 
+    public init(id: String, statement: String, verdict: Verdict, evidence: String, source: String? = nil) {
+        self.id = id; self.statement = statement; self.verdict = verdict; self.evidence = evidence; self.source = source
+    }
+
     public enum Verdict: String, Codable {
         case held, notHeld = "not held", inconclusive
         case indicative = "indicative (1 seed)"

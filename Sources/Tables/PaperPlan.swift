@@ -10,6 +10,9 @@ public struct PaperRecipe: Codable, Equatable {
     public var perGPUBatch: Int
     public var gpus: Int
     public var schedule: String
+    /// The strategy's length on ImageNet-1K (traditional 100, advanced 300 epochs); a table's
+    /// paper plan may override it. Tables that mix strategies (Table 2) need it per recipe.
+    public var epochs: Int?
     /// The preset whose recipe this one copies, when the configs give none of its own.
     public var assumedFrom: String?
 
@@ -55,6 +58,9 @@ public struct PaperRun: Equatable {
     public var epochs: Int
     public var seeds: Int
     public var recipe: PaperRecipe
+    /// The run's method switches and weights (runs differing only here train apart).
+    public var flags: MethodFlags? = nil
+    public var options: MethodOptions? = nil
 }
 
 public enum PaperPlan {
@@ -92,10 +98,12 @@ public enum PaperPlan {
                                     message: "no \(strategy) recipe for \(student) (row '\(row.id)'): Table 10 gives none; add one and say where it comes from")
                 }
                 let candidate = PaperRun(cells: ["\(row.id).\(column)"], method: run.method, teacher: teacher, student: student,
-                                         strategy: strategy, epochs: run.epochs ?? plan.epochs, seeds: plan.seeds, recipe: recipe)
-                if run.flags == nil, run.options == nil,
-                   let i = out.firstIndex(where: { $0.method == candidate.method && $0.teacher == candidate.teacher
-                       && $0.student == candidate.student && $0.strategy == candidate.strategy && $0.epochs == candidate.epochs }) {
+                                         strategy: strategy, epochs: run.epochs ?? recipe.epochs ?? plan.epochs, seeds: plan.seeds,
+                                         recipe: recipe, flags: run.flags, options: run.options)
+                // Rows that repeat a configuration (Table 9's c-spatial is a-cap) share one run.
+                if let i = out.firstIndex(where: { $0.method == candidate.method && $0.teacher == candidate.teacher
+                       && $0.student == candidate.student && $0.strategy == candidate.strategy && $0.epochs == candidate.epochs
+                       && $0.flags == candidate.flags && $0.options == candidate.options }) {
                     out[i].cells += candidate.cells
                 } else {
                     out.append(candidate)

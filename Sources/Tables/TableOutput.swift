@@ -11,15 +11,16 @@ public struct TableOutput {
     public let spec: TableSpec
     public let result: TableResult
     public let directory: String
-    public let teachers: TeacherStore
+    /// The teachers manifest as the runner read it (once, throwing on a malformed file).
+    public let teacherRecords: [TeacherRecord]
     /// The run cache the table's runs live in (their logs go into the HDF5 output).
     public var runs: RunCache
 
-    public init(spec: TableSpec, result: TableResult, directory: String, teachers: TeacherStore, runs: RunCache = RunCache()) {
+    public init(spec: TableSpec, result: TableResult, directory: String, teacherRecords: [TeacherRecord], runs: RunCache = RunCache()) {
         self.spec = spec
         self.result = result
         self.directory = directory
-        self.teachers = teachers
+        self.teacherRecords = teacherRecords
         self.runs = runs
     }
 
@@ -198,7 +199,7 @@ public struct TableOutput {
                     cells.append(result.cells[row.id]?[c.id].map { CellFormat.cost($0.mean, kind: c.kind) } ?? "not measured")
                 case .teacherTop1:
                     let name = row.models[c.role ?? "teacher"]
-                    let rec = (try? teachers.records())?.first { $0.name == name }
+                    let rec = teacherRecords.first { $0.name == name }
                     cells.append(CellFormat.number(paper))
                     cells.append(rec.map { String(format: "%.2f", $0.top1) } ?? (result.scale == .ci ? "ci teacher" : "not built"))
                 }
@@ -221,14 +222,14 @@ public struct TableOutput {
         do {
             let file = try HDF5File.create(tmp)
             let root = try file.root()
+            let enc = JSONEncoder()
+            enc.outputFormatting = [.sortedKeys]
             for (row, cols) in result.runKeys {
                 for (col, keys) in cols {
                     for (seed, key) in keys.enumerated() {
                         let g = try root.createGroup("\(row)__\(col)__seed\(seed)")
                         let dir = "\(runs.root)/\(key)"
                         let recorded = runs.store.flatMap { RunRecord.load(from: "\($0)/\(key).json") }
-                        let enc = JSONEncoder()
-                        enc.outputFormatting = [.sortedKeys]
                         if let cfg = (try? String(contentsOfFile: dir + "/config.json", encoding: .utf8))
                             ?? recorded.map({ $0.config.canonicalJSON }) { try g.setAttribute("config", string: cfg) }
                         if let res = (try? String(contentsOfFile: dir + "/result.json", encoding: .utf8))

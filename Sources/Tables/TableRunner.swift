@@ -26,8 +26,9 @@ public final class TableRunner {
     public init(spec: TableSpec, scale: Scale, seeds: Int? = nil, cache: RunCache = RunCache(),
                 outputDirectory: String = "tables/out", data: DataCatalog, store: TeacherStore = TeacherStore()) throws {
         // A paper plan is costed by `--dry-run` (PaperPlan); it must never train the mini
-        // models for the paper's epochs.
-        guard scale != .paper else { throw ExperimentError.paperScaleNeedsData }
+        // models for the paper's epochs. A table with nothing to train or time (a settings
+        // table, an unrecovered one) writes its output at any scale.
+        guard scale != .paper || !spec.hasRunsOrSteps else { throw ExperimentError.paperScaleNeedsData }
         // A table that neither trains nor measures (a settings table, an unrecovered one) needs no plan.
         guard let plan = spec.plan[scale.rawValue] ?? (spec.hasRunsOrSteps ? nil : ScalePlan(epochs: 1, seeds: 1)) else {
             throw SpecError(file: "table \(spec.table)", line: nil, message: "no plan for scale '\(scale)'")
@@ -230,7 +231,8 @@ public final class TableRunner {
         // Figures measured on the trained models (Figure 6) need the runs and teachers, so the
         // runner measures them; TableOutput draws them from the data written here.
         try writeDistanceFigures()
-        try TableOutput(spec: spec, result: result, directory: outputDirectory, teachers: teachers.store, runs: cache).write()
+        let shownTeachers = spec.columns.contains { $0.kind == .teacherTop1 } ? try teacherRecords : []
+        try TableOutput(spec: spec, result: result, directory: outputDirectory, teacherRecords: shownTeachers, runs: cache).write()
         return result
     }
 

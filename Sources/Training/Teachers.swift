@@ -20,6 +20,15 @@ public struct TeacherRecord: Codable, Equatable {
     public var wallSeconds: Double
     public var parameters: Int
     public var log: String
+    /// Top-1 on the validation split after the last epoch (absent in records written before it was kept).
+    public var validationTop1: Double? = nil
+
+    public init(name: String, file: String, sha256: String, top1: Double, top5: Double, epochs: Int, trainImages: Int,
+                runKey: String, wallSeconds: Double, parameters: Int, log: String, validationTop1: Double? = nil) {
+        self.name = name; self.file = file; self.sha256 = sha256; self.top1 = top1; self.top5 = top5
+        self.epochs = epochs; self.trainImages = trainImages; self.runKey = runKey; self.wallSeconds = wallSeconds
+        self.parameters = parameters; self.log = log; self.validationTop1 = validationTop1
+    }
 }
 
 /// The committed teachers (data/teachers/*.h5) and how they are made: the paper starts
@@ -56,6 +65,22 @@ public struct TeacherStore {
             throw SpecError(file: manifestPath, line: nil,
                             message: "malformed teachers manifest (\(error)); restore it with `git checkout \(manifestPath)` or rebuild with `make teachers`")
         }
+    }
+
+    /// Replaces `record`'s entry in the manifest. The manifest is read again under a lock
+    /// (not reused from the start of a build): two teacher processes finish at different
+    /// times, and the later one must not write back the earlier one's old record.
+    public func update(_ record: TeacherRecord) throws {
+        let lockPath = root + "/data-manifests/.teachers.lock"
+        let fd = open(lockPath, O_CREAT | O_RDWR, 0o644)
+        guard fd >= 0 else { throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: lockPath]) }
+        defer { close(fd) }
+        flock(fd, LOCK_EX)
+        defer { flock(fd, LOCK_UN) }
+        var recs = try records()
+        recs.removeAll { $0.name == record.name }
+        recs.append(record)
+        try write(recs)
     }
 
     func write(_ records: [TeacherRecord]) throws {
@@ -159,7 +184,7 @@ public struct TeacherStore {
 
     /// Trains (or resumes) each teacher on the pre-training set and records it.
     public func build(names: [String]?, cache: RunCache, data: DataCatalog, checkpointSeconds: Double = 60) throws {
-        var recs = try records()
+        _ = try records()  // a malformed manifest fails before hours of training, not after
         let order = names ?? Scale.small.teachers.map(\.name)
         let configs = try order.map { try TeacherStore.pretrainConfig($0, scale: .small) }  // unknown names fail before any training
         for config in configs {
@@ -181,10 +206,9 @@ public struct TeacherStore {
             let rec = TeacherRecord(name: name, file: file, sha256: SHA256.hexDigest([UInt8](bytes)), top1: result.top1,
                                     top5: result.top5, epochs: config.epochs, trainImages: result.trainImages,
                                     runKey: config.key, wallSeconds: result.wallSeconds,
-                                    parameters: full.parameters.values.reduce(0) { $0 + $1.values.count }, log: logFile)
-            recs.removeAll { $0.name == name }
-            recs.append(rec)
-            try write(recs)
+                                    parameters: full.parameters.values.reduce(0) { $0 + $1.values.count }, log: logFile,
+                                    validationTop1: result.validationTop1)
+            try update(rec)
             try? FileManager.default.removeItem(atPath: inProgressDirectory(name))
             print("teacher \(name): top-1 \(String(format: "%.2f", result.top1))% -> \(file)")
         }

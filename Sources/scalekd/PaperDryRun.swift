@@ -61,7 +61,7 @@ enum PaperDryRun {
                 + (run.teacher.map { String(format: " / %.2f", Double(params[$0]!) / 1e6) } ?? "")
             let recipe = "\(run.recipe.perGPUBatch) x \(run.recipe.gpus) = \(run.recipe.globalBatch), \(run.recipe.optimizer)"
                 + (run.recipe.assumedFrom.map { " (assumed: \($0)'s)" } ?? "")
-            lines.append("| \(i + 1) | \(run.cells.joined(separator: ", ")) | \(run.method) | \(run.teacher.map { "\($0) -> " } ?? "")\(run.student) | "
+            lines.append("| \(i + 1) | \(run.cells.joined(separator: ", ")) | \(methodCell(run)) | \(run.teacher.map { "\($0) -> " } ?? "")\(run.student) | "
                 + "\(run.strategy) | \(run.epochs) x \(run.seeds) | \(recipe) | \(sizes) | \(String(format: "%.1f", memory)) | "
                 + "\(String(format: "%.2f", 1 / secondsPerImage)) | \(days(seconds)) |")
         }
@@ -78,6 +78,18 @@ enum PaperDryRun {
                 + "Recipes: tables/paper-recipes.yaml (Table 10 as reconstructed from the released configs).",
         ]
         return lines.joined(separator: "\n")
+    }
+
+    /// The method with the run's own switches and weights (e.g. "scalekd kd:false beta:0.5714286").
+    static func methodCell(_ run: PaperRun) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        func compact<T: Encodable>(_ value: T?) -> String? {
+            guard let value, let data = try? encoder.encode(value) else { return nil }
+            let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: CharacterSet(charactersIn: "{}")).replacingOccurrences(of: "\"", with: "")
+            return text.isEmpty ? nil : text.replacingOccurrences(of: ",", with: " ")
+        }
+        return ([run.method] + [compact(run.flags), compact(run.options)].compactMap { $0 }).joined(separator: " ")
     }
 
     static func days(_ seconds: Double) -> String {

@@ -325,8 +325,19 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Only the first N images (file order: the first classes).") var limit: Int?
     @Option(help: "Only the first N images of each class (a quick look over every class).") var perClass: Int?
     @Flag(help: "Stop at the first unreadable image instead of skipping it.") var strict = false
+    @Option(help: "Resampling filter, bilinear or bicubic (default: timm's for the family: bilinear for ResNet and MobileNet, bicubic for the others).")
+    var interpolation: ImageNetTransform.Interpolation?
+    @Option(help: "Shorter side before the 224 center crop (timm's 224 / crop_pct: 256 for 0.875, 248 for Swin-L's and BEiT-L's 0.9).")
+    var resize = 256
+
+    /// timm's default_cfg interpolation: torchvision-style CNN weights are bilinear, the
+    /// transformer, ConvNeXt and Mixer weights bicubic.
+    static func defaultInterpolation(family: String) -> ImageNetTransform.Interpolation {
+        ["resnet", "mobilenet-v1"].contains(family) ? .bilinear : .bicubic
+    }
 
     func run() throws {
+        guard resize >= 224 else { throw ValidationError("--resize must be at least the 224 crop (got \(resize))") }
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1 (got \(batchSize))") }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1 (got \(limit))") }
         if let perClass, perClass < 1 { throw ValidationError("--per-class must be at least 1 (got \(perClass))") }
@@ -341,7 +352,9 @@ struct EvalCommand: ParsableCommand {
         }
         let env = EnvironmentReport.current()
         print("\(self.model) from \(weights) | \(env.loopThreads) threads, BLAS \(env.blasKernel)")
-        let batches = ImageFolderBatches(folder: folder, transform: .eval(), policy: strict ? .fail : .skip)
+        let filter = interpolation ?? Zoo.preset(named: self.model).map { Self.defaultInterpolation(family: $0.family) } ?? .bilinear
+        print("transform: resize \(resize) (\(filter.rawValue)), center crop 224, ImageNet mean/std")
+        let batches = ImageFolderBatches(folder: folder, transform: .eval(resize: resize, interpolation: filter), policy: strict ? .fail : .skip)
         let r = try FolderEvaluation.run(model, batches: batches, batchSize: batchSize, limit: limit) { line in
             FileHandle.standardError.write(Data((line + "\n").utf8))
         }
@@ -367,3 +380,5 @@ struct ExportCommand: ParsableCommand {
         print("wrote \(out) (\(architecture.rawValue) names, from \(checkpoint ?? "random init, seed \(seed)"))")
     }
 }
+
+extension ImageNetTransform.Interpolation: ExpressibleByArgument {}

@@ -57,9 +57,30 @@ final class ImageFolderTests: XCTestCase {
         for y in 0..<1024 { for x in 0..<1024 where (x + y) % 2 == 0 { for c in 0..<3 { pixels[(y * 1024 + x) * 3 + c] = 255 } } }
         var out = [Float](repeating: 0, count: 3 * 64 * 64)
         out.withUnsafeMutableBufferPointer {
-            ImageNetTransform.resample(RGBImage(width: 1024, height: 1024, pixels: pixels), box: (0, 0, 1024, 1024), size: 64, into: $0)
+            ImageNetTransform.resample(RGBImage(width: 1024, height: 1024, pixels: pixels), box: (0, 0, 1024, 1024), width: 64, height: 64, into: $0)
         }
         for v in out.prefix(64 * 64) { XCTAssertEqual(v, 0.5, accuracy: 0.02) }
+    }
+
+    /// PIL's own output (tools/make_resize_fixtures.py): our float result, before PIL's final
+    /// rounding to uint8, lies within one level of PIL's (a tie in the rounded horizontal pass
+    /// can fall the other way under PIL's 22-bit fixed-point coefficients) and within half a
+    /// level on average.
+    func testResampleMatchesPILBilinearAndBicubic() throws {
+        let (w, h) = resizeFixtureSize
+        var pixels = [UInt8](repeating: 0, count: w * h * 3)
+        for y in 0..<h { for x in 0..<w { for c in 0..<3 { pixels[(y * w + x) * 3 + c] = UInt8((x * 37 + y * 91 + c * 53 + x * y * 7) % 256) } } }
+        let image = RGBImage(width: w, height: h, pixels: pixels)
+        for f in resizeFixtures {
+            let filter = try XCTUnwrap(ImageNetTransform.Interpolation(rawValue: f.filter))
+            var out = [Float](repeating: .nan, count: 3 * f.width * f.height)
+            out.withUnsafeMutableBufferPointer {
+                ImageNetTransform.resample(image, box: f.box, width: f.width, height: f.height, filter: filter, into: $0)
+            }
+            let errors = zip(out, f.pixels).map { abs($0 * 255 - Float($1)) }
+            XCTAssertLessThanOrEqual(errors.max()!, 1, "\(f.filter) \(f.width)x\(f.height) box \(f.box)")
+            XCTAssertLessThan(errors.reduce(0, +) / Float(errors.count), 0.3, "\(f.filter) \(f.width)x\(f.height) box \(f.box)")
+        }
     }
 
     func testTrainTransformIsSeededAndStaysInsideTheImage() throws {

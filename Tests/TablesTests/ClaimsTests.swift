@@ -87,3 +87,26 @@ final class ClaimsTests: XCTestCase {
         XCTAssertEqual(ClaimEvaluator.evaluate(claim(.increasing, cell: nil, than: ["s.d", "b.d", "l.d"]), cells: down, rows: []).verdict, .notHeld)
     }
 }
+
+/// REPORT.md judges claims again from the stored per-seed cells: a verdict written by an
+/// older evaluator (one seed called "held") must not reach the report.
+final class ReportReevaluationTests: XCTestCase {
+    func testStoredVerdictIsJudgedAgainFromCells() throws {
+        let text = minimalSpec
+            .replacingOccurrences(of: "  - {id: baseline, header: Baseline, kind: run}",
+                                  with: "  - {id: baseline, header: Baseline, kind: run}\n  - {id: again, header: Again, kind: run}")
+            .replacingOccurrences(of: "runs: {baseline: {method: baseline}}",
+                                  with: "runs: {baseline: {method: baseline}, again: {method: baseline}}")
+            + "\nclaims:\n  - {id: c, statement: s, kind: greater, cell: r.again, than: [r.baseline], source: suite expectation}\n"
+        let path = NSTemporaryDirectory() + "spec-\(UUID().uuidString).yaml"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let spec = try TableSpec.load(path)
+        let stale = ClaimResult(id: "c", statement: "s", verdict: .held, evidence: "old rule")
+        let stored = TableResult(table: 99, title: "t", scale: .ci, seeds: 1,
+                                 cells: ["r": ["again": CellValues(values: [80]), "baseline": CellValues(values: [70])]],
+                                 runKeys: [:], claims: [stale], wallSeconds: 0, environment: [:])
+        let judged = Report.reevaluated(stored, spec: spec)
+        XCTAssertEqual(judged.claims.map(\.verdict), [.indicative])
+        XCTAssertFalse(judged.claims[0].isPaperClaim)
+    }
+}

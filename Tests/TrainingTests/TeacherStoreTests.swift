@@ -17,4 +17,24 @@ final class TeacherStoreTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("git checkout"), "\(error)")
         }
     }
+
+    /// Two teacher processes finish at different times: the later one's update must keep the
+    /// earlier one's record (the manifest is read again under a lock, not reused from the start).
+    func testUpdateKeepsRecordsWrittenByAnotherProcess() throws {
+        let root = NSTemporaryDirectory() + "scalekd-teachers-update-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try FileManager.default.createDirectory(atPath: root + "/data-manifests", withIntermediateDirectories: true)
+        func record(_ name: String, top1: Double) -> TeacherRecord {
+            TeacherRecord(name: name, file: "data/teachers/\(name).h5", sha256: "00", top1: top1, top5: 99, epochs: 1,
+                          trainImages: 10, runKey: "k", wallSeconds: 1, parameters: 1, log: "l", validationTop1: top1 - 1)
+        }
+        let first = TeacherStore(root: root), second = TeacherStore(root: root)
+        try first.update(record("swin-mini-l", top1: 91))
+        try second.update(record("vit-mini-l", top1: 92))
+        try first.update(record("swin-mini-l", top1: 93))
+        let recs = try TeacherStore(root: root).records()
+        XCTAssertEqual(recs.map(\.name).sorted(), ["swin-mini-l", "vit-mini-l"])
+        XCTAssertEqual(recs.first { $0.name == "swin-mini-l" }?.top1, 93)
+        XCTAssertEqual(recs.first { $0.name == "vit-mini-l" }?.validationTop1, 91)
+    }
 }
