@@ -108,5 +108,11 @@ final class ReportReevaluationTests: XCTestCase {
         let judged = Report.reevaluated(stored, spec: spec)
         XCTAssertEqual(judged.claims.map(\.verdict), [.indicative])
         XCTAssertFalse(judged.claims[0].isPaperClaim)
+        // The report's first screen names the table, its seeds and the recount, and lists no
+        // claim as held: the stale verdict is gone.
+        let summary = Report.summary([judged])
+        XCTAssertTrue(summary.contains("ci scale: Tables 99 (1 seed)"), summary)
+        XCTAssertTrue(summary.contains("Suite expectations (1): 0 held, 0 not held, 0 inconclusive, 1 indicative (1 seed)"), summary)
+        XCTAssertFalse(summary.contains("Held:"), summary)
     }
 }
