@@ -4,14 +4,14 @@ SCALE ?= small
 JOBS ?= 1
 SEEDS ?=
 SWIFT ?= swift
-PACKAGES := libopenblas-dev libfftw3-dev libpng-dev libhdf5-dev zlib1g-dev libturbojpeg0-dev dataset-fashion-mnist hdf5-tools pkg-config
+PACKAGES := libopenblas-dev libfftw3-dev libpng-dev libhdf5-dev zlib1g-dev libturbojpeg0-dev dataset-fashion-mnist hdf5-tools pkg-config libopenmpi-dev openmpi-bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SCALEKD := .build/release/scalekd
 TABLES := $(foreach n,1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16,table$(n))
 
 CI_TABLES := 1 2 3 4 5 6 7 9 10 11 15 16
 
-.PHONY: setup build test slurm-test bench env teachers recipes figures report clean ci-tables ci-check ci-expected $(TABLES)
+.PHONY: setup build test mpi-test slurm-test bench env teachers recipes figures report clean ci-tables ci-check ci-expected $(TABLES)
 
 # Installs the Debian packages only when one is missing (apt-get update first, then).
 setup:
@@ -70,6 +70,11 @@ figures: build
 
 slurm-test: build
 	tools/slurm_test.sh
+
+# Data-parallel training on 2 MPI ranks over loopback: agreement with one process, resume
+# after a kill (tools/mpi_test.sh; about a minute).
+mpi-test: build
+	tools/mpi_test.sh
 
 recipes: build
 	$(SCALEKD) recipes

@@ -3,6 +3,7 @@ import PackageDescription
 
 // One direction of dependency, bottom to top:
 // CNative/C* -> Tensor -> NN -> Models -> Distill -> Training -> Tables, Bench -> scalekd
+// Training also links OpenMPI (CMPI) for data-parallel runs under mpirun.
 // Datasets, Store and Plot sit beside NN and only need Tensor and their C libraries (Datasets: zlib,
 // libpng and libjpeg-turbo for image folders);
 // Models also reads and writes timm checkpoints through Store (TimmNames.swift).
@@ -28,6 +29,8 @@ let package = Package(
         .systemLibrary(name: "CPNG", pkgConfig: "libpng"),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib"),
         .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg"),
+        // Data-parallel training (Training/DataParallel.swift): Debian's OpenMPI.
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c"),
 
         .target(name: "Tensor", dependencies: ["CNative", "CFFTW"], exclude: ["README.md"]),
         .target(name: "NN", dependencies: ["Tensor"], exclude: ["README.md"]),
@@ -38,7 +41,7 @@ let package = Package(
         .target(name: "Models", dependencies: ["NN", "Store"], exclude: ["README.md"]),
         .target(name: "Distill", dependencies: ["Models"], exclude: ["README.md"]),
         .target(name: "Training", dependencies: [
-            "Distill", "Datasets", "Store", "Plot",
+            "Distill", "Datasets", "Store", "Plot", "CMPI",
             .product(name: "Yams", package: "Yams"),
         ], exclude: ["README.md"]),
         .target(name: "DenseTransfer", dependencies: ["Training", "Dense"], exclude: ["README.md"]),

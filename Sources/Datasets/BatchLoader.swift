@@ -52,9 +52,17 @@ public struct EpochPlan: Sendable {
         dropLast ? dataset.count / batchSize : (dataset.count + batchSize - 1) / batchSize
     }
 
-    public func batch(at step: Int) -> Batch {
+    /// Batch `step`, or only its `rows` (a data-parallel process's share), which come out
+    /// exactly as they are in the whole batch.
+    public func batch(at step: Int, rows: Range<Int>? = nil) -> Batch {
         precondition(step >= 0 && step < stepCount, "step \(step) outside 0..<\(stepCount)")
-        let positions = Array(order[(step * batchSize)..<min((step + 1) * batchSize, order.count)])
+        let whole = (step * batchSize)..<min((step + 1) * batchSize, order.count)
+        let rows = rows ?? 0..<whole.count
+        precondition(rows.lowerBound >= 0 && rows.upperBound <= whole.count, "rows \(rows) outside a batch of \(whole.count)")
+        // Mixup/CutMix mixes sample i with sample n-1-i: the whole batch is built and mixed,
+        // then cut. Otherwise each sample depends on itself alone, and only `rows` are built.
+        let built = augmentation.mix == nil ? rows : 0..<whole.count
+        let positions = Array(order[(whole.lowerBound + built.lowerBound)..<(whole.lowerBound + built.upperBound)])
         let pixels = dataset.pixelsPerImage, size = dataset.size
         var images = [Float](repeating: 0, count: positions.count * pixels)
         var scratch = [Float](repeating: 0, count: pixels)
@@ -69,14 +77,24 @@ public struct EpochPlan: Sendable {
                 }
             }
         }
-        let labels = positions.map { dataset.labels[$0] }
+        var labels = positions.map { dataset.labels[$0] }
+        var indices = positions.map { dataset.sourceIndices[$0] }
         var soft: [Float]?
         if let mix = augmentation.mix {
             var rng = RandomGenerator(seed: seed, stream: UInt64(epoch), 0xFFFF_FFFE, UInt64(step))
             soft = mix.apply(images: &images, labels: labels, size: size, classes: dataset.classCount, rng: &rng)
         }
-        return Batch(images: images, labels: labels, softLabels: soft,
-                     indices: positions.map { dataset.sourceIndices[$0] }, step: step)
+        if built != rows {
+            let kept = (rows.lowerBound - built.lowerBound)..<(rows.upperBound - built.lowerBound)
+            images = Array(images[(kept.lowerBound * pixels)..<(kept.upperBound * pixels)])
+            labels = Array(labels[kept])
+            indices = Array(indices[kept])
+            soft = soft.map { s in
+                let classes = dataset.classCount
+                return Array(s[(kept.lowerBound * classes)..<(kept.upperBound * classes)])
+            }
+        }
+        return Batch(images: images, labels: labels, softLabels: soft, indices: indices, step: step)
     }
 }
 
@@ -89,8 +107,9 @@ public final class BatchLoader: Sequence, IteratorProtocol {
     private let queue: BoundedQueue
     private var nextStep: Int
 
+    /// `rows`: only these rows of each batch (a data-parallel process's share; nil: all).
     public init(dataset: ImageDataset, batchSize: Int, epoch: Int, seed: UInt64, augmentation: Augmentation,
-                shuffle: Bool = true, dropLast: Bool, startStep: Int = 0, prefetch: Int = 2) {
+                shuffle: Bool = true, dropLast: Bool, startStep: Int = 0, rows: Range<Int>? = nil, prefetch: Int = 2) {
         let plan = EpochPlan(dataset: dataset, batchSize: batchSize, epoch: epoch, seed: seed,
                              augmentation: augmentation, shuffle: shuffle, dropLast: dropLast)
         precondition(startStep >= 0 && startStep <= plan.stepCount, "start step \(startStep) outside 0...\(plan.stepCount)")
@@ -103,7 +122,7 @@ public final class BatchLoader: Sequence, IteratorProtocol {
         // The thread holds the plan and queue, not the loader, so dropping the loader stops it.
         let thread = Thread {
             for step in steps {
-                guard queue.push(plan.batch(at: step)) else { return }
+                guard queue.push(plan.batch(at: step, rows: rows)) else { return }
             }
         }
         thread.name = "BatchLoader epoch \(epoch)"

@@ -335,5 +335,5 @@ final class TeacherStreamRelay: Module, StochasticLayer {
     override func childModules() -> [(String, Module)] { [] }
     override func ownTensors() -> [(String, Tensor)] { [] }
 
-    func restartStream(seed: UInt64, step: Int) { teacher.reseedStochasticLayers(seed: seed, step: step) }
+    func restartStream(seed: UInt64, step: Int, rows: BatchRows?) { teacher.reseedStochasticLayers(seed: seed, step: step, rows: rows) }
 }

@@ -150,7 +150,8 @@ public final class ConvNeXtBlock: Module, StochasticLayer {
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
         let y = mlp(norm(x.depthwiseConv2dChannelsLast(weight: convDw.weight, bias: convDw.bias))) * gamma
-        return x + y.dropPath(dropPath, training: isTraining, rng: &_drops.rng)
+        let rows = _drops.rows
+        return x + y.dropPath(dropPath, training: isTraining, rng: &_drops.rng, rows: rows)
     }
 }
 
@@ -193,5 +194,5 @@ extension ConvNeXt {
 }
 
 extension ConvNeXtBlock {
-    public func restartStream(seed: UInt64, step: Int) { _drops.restart(seed: seed, step: step) }
+    public func restartStream(seed: UInt64, step: Int, rows: BatchRows?) { _drops.restart(seed: seed, step: step, rows: rows) }
 }

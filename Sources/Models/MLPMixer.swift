@@ -50,11 +50,12 @@ public final class MixerBlock: Module {
         self.dropPath = dropPath
     }
 
-    public func callAsFunction(_ x: Tensor, rng: inout RandomGenerator) -> Tensor {
+    /// `rows`: of the global batch (StochasticStream).
+    public func callAsFunction(_ x: Tensor, rng: inout RandomGenerator, rows: BatchRows? = nil) -> Tensor {
         // Token mixing: the MLP runs along the token axis of [N, C, L].
         let mixed = mlpTokens(norm1(x).permuted([0, 2, 1])).permuted([0, 2, 1])
-        let h = x + mixed.dropPath(dropPath, training: isTraining, rng: &rng)
-        return h + mlpChannels(norm2(h)).dropPath(dropPath, training: isTraining, rng: &rng)
+        let h = x + mixed.dropPath(dropPath, training: isTraining, rng: &rng, rows: rows)
+        return h + mlpChannels(norm2(h)).dropPath(dropPath, training: isTraining, rng: &rng, rows: rows)
     }
 }
 
@@ -86,10 +87,11 @@ public final class MLPMixer: Module, ImageClassifier, StochasticLayer {
 
     public func stageFeatures(_ x: Tensor) -> StageOutputs {
         var t = stem(x)
+        let rows = _drops.rows
         var stages: [Tensor] = []
         let ends = config.stageEnds
         for (i, block) in blocks.enumerated() {
-            t = block(t, rng: &_drops.rng)
+            t = block(t, rng: &_drops.rng, rows: rows)
             if i + 1 == ends[3] { t = norm(t) }
             if ends.contains(i + 1) { stages.append(tokensToMap(t, grid: config.grid)) }
         }
@@ -98,7 +100,8 @@ public final class MLPMixer: Module, ImageClassifier, StochasticLayer {
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
         var t = stem(x)
-        for block in blocks { t = block(t, rng: &_drops.rng) }
+        let rows = _drops.rows
+        for block in blocks { t = block(t, rng: &_drops.rng, rows: rows) }
         return head(norm(t).mean(axis: 1))
     }
 
@@ -134,5 +137,5 @@ public final class MLPMixer: Module, ImageClassifier, StochasticLayer {
 }
 
 extension MLPMixer {
-    public func restartStream(seed: UInt64, step: Int) { _drops.restart(seed: seed, step: step) }
+    public func restartStream(seed: UInt64, step: Int, rows: BatchRows?) { _drops.restart(seed: seed, step: step, rows: rows) }
 }

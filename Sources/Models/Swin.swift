@@ -145,8 +145,9 @@ public final class SwinBlock: Module, StochasticLayer {
     /// x [B, H, W, C] -> [B, H, W, C].
     public func callAsFunction(_ x: Tensor) -> Tensor {
         let y = _windows.reverse(attn(_windows.partition(norm1(x)), mask: _attnMask))
-        let x = x + y.dropPath(dropPathRate, training: isTraining, rng: &_drops.rng)
-        return x + mlp(norm2(x)).dropPath(dropPathRate, training: isTraining, rng: &_drops.rng)
+        let rows = _drops.rows
+        let x = x + y.dropPath(dropPathRate, training: isTraining, rng: &_drops.rng, rows: rows)
+        return x + mlp(norm2(x)).dropPath(dropPathRate, training: isTraining, rng: &_drops.rng, rows: rows)
     }
 }
 
@@ -308,5 +309,5 @@ public enum Swin {
 }
 
 extension SwinBlock {
-    public func restartStream(seed: UInt64, step: Int) { _drops.restart(seed: seed, step: step) }
+    public func restartStream(seed: UInt64, step: Int, rows: BatchRows?) { _drops.restart(seed: seed, step: step, rows: rows) }
 }

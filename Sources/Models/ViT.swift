@@ -195,13 +195,14 @@ public final class ViTBlock: Module {
         self.dropPath = dropPath
     }
 
-    public func callAsFunction(_ x: Tensor, rng: inout RandomGenerator) -> Tensor {
+    /// `rows`: of the global batch (StochasticStream).
+    public func callAsFunction(_ x: Tensor, rng: inout RandomGenerator, rows: BatchRows? = nil) -> Tensor {
         var a = attn(norm1(x))
         if let gamma_1 { a = a * gamma_1 }
-        var h = x + a.dropPath(dropPath, training: isTraining, rng: &rng)
+        var h = x + a.dropPath(dropPath, training: isTraining, rng: &rng, rows: rows)
         var m = mlp(norm2(h))
         if let gamma_2 { m = m * gamma_2 }
-        h = h + m.dropPath(dropPath, training: isTraining, rng: &rng)
+        h = h + m.dropPath(dropPath, training: isTraining, rng: &rng, rows: rows)
         return h
     }
 }
@@ -269,10 +270,11 @@ public final class VisionTransformer: Module, TeacherModel, StochasticLayer {
 
     public func stageFeatures(_ x: Tensor) -> StageOutputs {
         var t = embed(x)
+        let rows = _drops.rows
         var stages: [Tensor] = []
         let ends = config.stageEnds
         for (i, block) in blocks.enumerated() {
-            t = block(t, rng: &_drops.rng)
+            t = block(t, rng: &_drops.rng, rows: rows)
             if i + 1 == ends[3] { t = norm(t) }
             if ends.contains(i + 1) { stages.append(patchMap(t)) }
         }
@@ -281,7 +283,8 @@ public final class VisionTransformer: Module, TeacherModel, StochasticLayer {
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
         var t = embed(x)
-        for block in blocks { t = block(t, rng: &_drops.rng) }
+        let rows = _drops.rows
+        for block in blocks { t = block(t, rng: &_drops.rng, rows: rows) }
         return logits(fromNormed: norm(t))
     }
 
@@ -296,7 +299,8 @@ public final class VisionTransformer: Module, TeacherModel, StochasticLayer {
     /// contribution to attention.
     public func forwardLastStage(_ stage3: Tensor) -> Tensor {
         var t = mapToTokens(stage3)
-        for block in blocks[config.perceptionStart...] { t = block(t, rng: &_drops.rng) }
+        let rows = _drops.rows
+        for block in blocks[config.perceptionStart...] { t = block(t, rng: &_drops.rng, rows: rows) }
         return tokensToMap(norm(t), grid: config.grid)
     }
 }
@@ -340,7 +344,7 @@ public enum ViT {
 }
 
 extension VisionTransformer {
-    public func restartStream(seed: UInt64, step: Int) { _drops.restart(seed: seed, step: step) }
+    public func restartStream(seed: UInt64, step: Int, rows: BatchRows?) { _drops.restart(seed: seed, step: step, rows: rows) }
 }
 
 /// BEiT's relative position index: which row of `relative_position_bias_table`

@@ -22,6 +22,7 @@ public enum TrainingError: Error, CustomStringConvertible {
     case unknownModel(String)
     case checkpointMismatch(path: String, detail: String)
     case noSteps(detail: String)
+    case incomparableCheckpoints(detail: String)
 
     public var description: String {
         switch self {
@@ -33,6 +34,8 @@ public enum TrainingError: Error, CustomStringConvertible {
             return "checkpoint \(path) does not fit this run (\(detail)); delete it to start over"
         case let .noSteps(detail):
             return "this run would take no training step (\(detail)); the last partial batch is dropped, so the batch must not exceed the training images"
+        case let .incomparableCheckpoints(detail):
+            return "the checkpoints are not of one model and step: \(detail)"
         }
     }
 }

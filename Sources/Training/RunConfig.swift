@@ -23,6 +23,9 @@ public struct RunConfig: Codable, Equatable, Sendable {
     public var scale: Scale
     /// The engine's results version (Engine.resultsVersion), so the key changes with it.
     public var engine: Int
+    /// Processes of a data-parallel run (`mpirun -np N`; DataParallel); nil for one
+    /// process, which the encoding then leaves out, so one-process keys are unchanged.
+    public var worldSize: Int? = nil
 
     public init(model: String, split: DataSplit, strategy: TrainingStrategy, epochs: Int, batchSize: Int,
                 seed: UInt64, method: MethodConfig? = nil, teacher: String? = nil, teacherWeights: String? = nil,

@@ -5,9 +5,13 @@ extension RunCache {
     /// Trains (or resumes, or takes from the cache) one run under its lock: the one way a
     /// run is trained, used by `scalekd train/distill`, the tables and the teachers. With
     /// `wait: false` it returns nil at once when another process holds the run.
+    ///
+    /// In a data-parallel world (config.worldSize = its size) rank 0 holds the lock and tells
+    /// the other ranks whether the run is to be trained (not when it found it finished,
+    /// perhaps after waiting for another process); they train beside it and return nil.
     public func train(_ config: RunConfig, data: DataCatalog, teachers: TeacherSource, wait: Bool = true,
-                      checkpointSeconds: Double = 60) throws -> RunResult? {
-        try resultOrTrain(config, wait: wait) {
+                      checkpointSeconds: Double = 60, dataParallel: DataParallel = .single) throws -> RunResult? {
+        func trainer() throws -> Trainer {
             let objective = try makeObjective(for: config) { try teachers.teacher($0) }
             if let key = config.initFrom {
                 // Fine-tuning: the student starts from another run's final weights.
@@ -22,10 +26,22 @@ extension RunCache {
                                   trainSet: data.trainSet(config.split), validationSet: data.validationSet(config.split),
                                   testSet: data.testSet(config.split))
             trainer.checkpointSeconds = checkpointSeconds
-            let result = try trainer.run()!
+            trainer.dataParallel = dataParallel
+            return trainer
+        }
+        guard dataParallel.writes else {
+            if dataParallel.broadcast(false) { try trainer().run() }
+            return nil
+        }
+        var trains = false
+        let result = try resultOrTrain(config, wait: wait) {
+            trains = dataParallel.broadcast(true)
+            let result = try trainer().run()!
             try record(config, result)
             return result
         }
+        if !trains { _ = dataParallel.broadcast(false) }
+        return result
     }
 }
 

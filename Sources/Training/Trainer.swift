@@ -35,6 +35,9 @@ public final class Trainer {
     public var log: (String) -> Void = { print($0); fflush(stdout) }
     /// For tests: stop (as if killed) after this many optimizer steps in this process.
     public var stopAfterSteps: Int? = nil
+    /// The processes this run trains in (DataParallel): one, or the ranks of an mpirun.
+    /// Rank 0 alone writes the checkpoints, the log and the result, and evaluates.
+    public var dataParallel: DataParallel = .single
 
     public var checkpointPath: String { runDirectory + "/checkpoint.h5" }
     public var resultPath: String { runDirectory + "/result.json" }
@@ -88,12 +91,17 @@ public final class Trainer {
     /// would then never peak.
     public static func warmupEpochs(_ warmup: Double, of epochs: Int) -> Double { min(warmup, Double(epochs) / 4) }
 
-    /// Runs to completion (or to `stopAfterSteps`); returns the result when finished.
+    /// Runs to completion (or to `stopAfterSteps`); returns the result when finished (on
+    /// rank 0: the other ranks of a data-parallel run return nil).
     @discardableResult
     public func run() throws -> RunResult? {
+        precondition((config.worldSize ?? 1) == dataParallel.worldSize,
+                     "run \(config.key) is for \(config.worldSize ?? 1) processes, trained by \(dataParallel.worldSize)")
+        let writes = dataParallel.writes
+        if !writes { log = { _ in } }
         try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
         // The caller holds the run's lock: a temporary file here is a write a kill interrupted.
-        for path in [checkpointPath, resultPath] {
+        for path in [checkpointPath, resultPath] where writes {
             for f in AtomicWrite.removeLeftovers(of: path) { log("removed \(f), left by an interrupted write") }
         }
         if let data = FileManager.default.contents(atPath: resultPath),
@@ -128,8 +136,8 @@ public final class Trainer {
             curve = Trainer.decodeCurve(ck.optimizerState[Trainer.curveKey])
             log("resuming \(config.model) at step \(globalStep) (epoch \(globalStep / max(stepsPerEpoch, 1) + 1)) from \(checkpointPath)")
         }
-        let logHandle = try openLog()
-        defer { try? logHandle.close() }
+        let logHandle = writes ? try openLog() : nil
+        defer { try? logHandle?.close() }
         let totalSteps = stepsPerEpoch * config.epochs
         let evaluated = Set(Trainer.evaluatedEpochs(of: config.epochs, trainImages: trainSet.count, validationImages: validationSet.count))
         let stochastic = objective.trainable.stochasticLayers()  // the module walk once, not per step
@@ -139,30 +147,37 @@ public final class Trainer {
         var logRate = RateMeter(), progressRate = RateMeter()
         var finalTest: (top1: Double, top5: Double)? = nil
         var lastLosses: [String: Double] = [:]
+        let rows = dataParallel.rows(ofBatch: config.batchSize)
         objective.trainable.setTraining(true)
         while globalStep < totalSteps {
             let epoch = globalStep / stepsPerEpoch, inEpoch = globalStep % stepsPerEpoch
             let loader = BatchLoader(dataset: trainSet, batchSize: config.batchSize, epoch: epoch, seed: config.seed,
-                                     augmentation: config.strategy.augmentation, dropLast: true, startStep: inEpoch)
+                                     augmentation: config.strategy.augmentation, dropLast: true, startStep: inEpoch,
+                                     rows: rows)
             for batch in loader {
                 // Drop path and dropout draw from streams of (seed, step): a resumed run
                 // draws the same masks as an uninterrupted one.
-                for layer in stochastic { layer.restartStream(seed: config.seed, step: globalStep) }
-                let n = batch.count
+                for layer in stochastic {
+                    layer.restartStream(seed: config.seed, step: globalStep, rows: BatchRows(rows, of: config.batchSize))
+                }
+                let n = batch.count  // this process's rows of the global batch
                 let images = Tensor(shape: [n, 1, trainSet.size, trainSet.size], values: batch.images)
                 let soft = batch.softLabels.map { Tensor(shape: [n, trainSet.classCount], values: $0) }
                 optimizer.zeroGradients()
                 let terms = objective.losses(images: images, labels: batch.labels, softLabels: soft)
                 var total: Tensor? = nil
+                var means: [Float] = []
                 for (name, value) in terms {
                     let v = value.scalar
                     guard v.isFinite else {
                         throw TrainingError.nonFinite(step: globalStep, term: name, value: v, checkpoint: checkpointPath)
                     }
-                    lastLosses[name] = Double(v)
+                    means.append(v)
                     total = total.map { $0 + value } ?? value
                 }
                 total!.backward()
+                dataParallel.sumGradients(of: optimizer.slots, means: &means, rows: n, batch: config.batchSize)
+                for ((name, _), v) in zip(terms, means) { lastLosses[name] = Double(v) }
                 if let clip = config.strategy.gradientClip {
                     lastLosses["grad_norm"] = Double(clipGradientNorm(optimizer.slots.map(\.tensor), maxNorm: clip))
                 }
@@ -170,13 +185,13 @@ public final class Trainer {
                 optimizer.step(learningRate: rate)
                 globalStep += 1
                 stepsThisProcess += 1
-                imagesThisProcess += n
-                if globalStep % 10 == 0 || globalStep == totalSteps {
+                imagesThisProcess += config.batchSize  // the global batch: rates are all the ranks'
+                if writes, globalStep % 10 == 0 || globalStep == totalSteps {
                     var entry: [String: Double] = lastLosses
                     entry["step"] = Double(globalStep); entry["epoch"] = Double(epoch); entry["lr"] = Double(rate)
                     entry["images_per_s"] = logRate.rate(images: imagesThisProcess)
                     if let line = try? JSONSerialization.data(withJSONObject: entry, options: [.sortedKeys]) {
-                        logHandle.write(line + Data("\n".utf8))
+                        logHandle?.write(line + Data("\n".utf8))
                     }
                 }
                 if progressRate.secondsSinceReading >= progressSeconds || globalStep == totalSteps {
@@ -188,7 +203,7 @@ public final class Trainer {
                     log("[\(config.model)] epoch \(epoch + 1)/\(config.epochs) step \(globalStep)/\(totalSteps) | \(terms) | lr \(String(format: "%.2e", rate)) | \(Int(speed)) img/s | ETA \(formatDuration(eta))")
                 }
                 let endOfEpoch = globalStep % stepsPerEpoch == 0
-                if endOfEpoch, evaluated.contains(globalStep / stepsPerEpoch) {
+                if writes, endOfEpoch, evaluated.contains(globalStep / stepsPerEpoch) {
                     var e = EpochEvaluation(epoch: globalStep / stepsPerEpoch,
                                             validationTop1: Trainer.evaluate(objective.student, on: validationSet).top1)
                     if globalStep == totalSteps {
@@ -201,12 +216,12 @@ public final class Trainer {
                     var entry: [String: Double] = ["epoch": Double(e.epoch), "validation_top1": e.validationTop1]
                     entry["test_top1"] = e.testTop1
                     if let line = try? JSONSerialization.data(withJSONObject: entry, options: [.sortedKeys]) {
-                        logHandle.write(line + Data("\n".utf8))
+                        logHandle?.write(line + Data("\n".utf8))
                     }
                     log("[\(config.model)] epoch \(e.epoch)/\(config.epochs): validation top-1 \(String(format: "%.2f", e.validationTop1))%"
                         + (e.testTop1.map { ", test top-1 \(String(format: "%.2f", $0))%" } ?? ""))
                 }
-                if endOfEpoch || Date().timeIntervalSince(lastCheckpoint) >= checkpointSeconds {
+                if writes, endOfEpoch || Date().timeIntervalSince(lastCheckpoint) >= checkpointSeconds {
                     try saveCheckpoint(state: state, optimizer: optimizer, step: globalStep,
                                        wall: previousWall + Date().timeIntervalSince(started), curve: curve)
                     lastCheckpoint = Date()
@@ -214,6 +229,7 @@ public final class Trainer {
                 if let stop = stopAfterSteps, stepsThisProcess >= stop { return nil }
             }
         }
+        guard writes else { return nil }
         let wall = previousWall + Date().timeIntervalSince(started)
         // The last epoch's test pass, unless the run was resumed after it.
         let (top1, top5) = finalTest ?? Trainer.evaluate(objective.student, on: testSet)

@@ -13,7 +13,8 @@ struct ScaleKDCommand: ParsableCommand {
         commandName: "scalekd",
         abstract: "The ScaleKD replication suite: paper tables as declared experiments on a Swift tensor engine.",
         subcommands: [EnvCommand.self, ModelsCommand.self, TrainCommand.self, DistillCommand.self, TeachersCommand.self,
-                      RunTableCommand.self, EvalCommand.self, ExportCommand.self, RecipesCommand.self, SettingsCommand.self, CheckCommand.self, ReportCommand.self, FiguresCommand.self, PlotCommand.self, BenchCommand.self])
+                      RunTableCommand.self, EvalCommand.self, ExportCommand.self, RecipesCommand.self, SettingsCommand.self, CheckCommand.self, ReportCommand.self, FiguresCommand.self, PlotCommand.self, BenchCommand.self,
+                      ScalingCommand.self, CompareCheckpointsCommand.self])
 }
 
 struct EnvCommand: ParsableCommand {
@@ -88,21 +89,38 @@ struct RunOptions: ParsableArguments {
     }
 }
 
+/// Trains `config` in this process's world: alone, or as one rank of `mpirun -np N` (rank 0
+/// prints; an error on any rank ends them all, which would otherwise wait for it).
 func train(_ config: RunConfig, runs: String, checkpointSeconds: Double = 60) throws {
-    let env = EnvironmentReport.current()
-    print("BLAS \(env.blasKernel), native kernels \(env.kernelISA), \(env.loopThreads) threads | run \(config.key) under \(runs)/")
-    let data = try DataCatalog()
-    let cache = RunCache(root: runs)
-    print(data.describe(config.split))
-    let teachers = TeacherProvider(scale: config.scale, cache: cache, data: data)
-    if let r = try cache.train(config, data: data, teachers: teachers, checkpointSeconds: checkpointSeconds) {
-        print(String(format: "%@: test top-1 %.2f%% (top-5 %.2f%%), validation top-1 %.2f%%, last epoch; %.0f s, %.0f images/s",
-                     config.model, r.top1, r.top5, r.validationTop1 ?? .nan, r.wallSeconds, r.imagesPerSecond))
+    let world = DataParallel.world
+    let config = config.trained(by: world)
+    do {
+        guard config.batchSize >= world.worldSize else {
+            throw InputError("a batch of \(config.batchSize) cannot be split over \(world.worldSize) ranks")
+        }
+        let env = EnvironmentReport.current()
+        let say: (String) -> Void = world.writes ? { print($0) } : { _ in }
+        say("BLAS \(env.blasKernel), native kernels \(env.kernelISA), \(env.loopThreads) threads"
+            + (world.isSingle ? "" : " in each of \(world.worldSize) MPI ranks") + " | run \(config.key) under \(runs)/")
+        let data = try DataCatalog()
+        let cache = RunCache(root: runs)
+        say(data.describe(config.split))
+        let teachers = TeacherProvider(scale: config.scale, cache: cache, data: data)
+        if let r = try cache.train(config, data: data, teachers: teachers, checkpointSeconds: checkpointSeconds, dataParallel: world) {
+            say(String(format: "%@: test top-1 %.2f%% (top-5 %.2f%%), validation top-1 %.2f%%, last epoch; %.0f s, %.0f images/s",
+                       config.model, r.top1, r.top5, r.validationTop1 ?? .nan, r.wallSeconds, r.imagesPerSecond))
+        }
+    } catch let error where !world.isSingle {
+        FileHandle.standardError.write(Data("rank \(world.rank): error: \(error)\n".utf8))
+        world.abort()
     }
+    world.finish()
 }
 
 struct TrainCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "train", abstract: "Train one model on the student subset (cached, resumable).")
+    static let configuration = CommandConfiguration(
+        commandName: "train", abstract: "Train one model on the student subset (cached, resumable).",
+        discussion: "Under `mpirun -np N` it trains on N data-parallel ranks, each with B/N rows of every batch (README: A run on N MPI ranks).")
     @Option(help: "Model preset (`scalekd models`).") var model: String
     @OptionGroup var options: RunOptions
 

@@ -82,6 +82,29 @@ final class BatchLoaderTests: XCTestCase {
         XCTAssertEqual(Array(loader(augmentation: augmentation)), batches)
     }
 
+    func testRowsOfABatchAreThoseOfTheWholeBatch() {
+        // A data-parallel rank's share: built alone without Mixup/CutMix, cut from the
+        // mixed whole batch with it, equal to the whole batch's rows either way.
+        var mixed = Augmentation.advanced
+        mixed.mix = MixConfig()
+        for augmentation in [Augmentation.advanced, mixed] {
+            let plan = EpochPlan(dataset: train, batchSize: 8, epoch: 1, seed: 9, augmentation: augmentation, dropLast: false)
+            for step in [0, plan.stepCount - 1] {
+                let whole = plan.batch(at: step), cut = whole.count / 2
+                for rows in [0..<cut, cut..<whole.count, 0..<whole.count] {
+                    let part = plan.batch(at: step, rows: rows)
+                    XCTAssertEqual(part.images, Array(whole.images[(rows.lowerBound * 1024)..<(rows.upperBound * 1024)]))
+                    XCTAssertEqual(part.labels, Array(whole.labels[rows]))
+                    XCTAssertEqual(part.indices, Array(whole.indices[rows]))
+                    XCTAssertEqual(part.softLabels, whole.softLabels.map { Array($0[(rows.lowerBound * 10)..<(rows.upperBound * 10)]) })
+                }
+            }
+        }
+        let shared = BatchLoader(dataset: train, batchSize: 8, epoch: 0, seed: 123, augmentation: .advanced,
+                                 dropLast: true, rows: 4..<8)
+        XCTAssertEqual(Array(shared).map(\.indices), Array(loader(dropLast: true)).map { Array($0.indices[4..<8]) })
+    }
+
     func testPrefetchIsBounded() {
         let l = loader()
         Thread.sleep(forTimeInterval: 0.3)
