@@ -72,6 +72,15 @@ public struct TableOutput {
             lines.append("**Fewer seeds than planned: \(result.seeds) of \(planned)** (`SEEDS=\(result.seeds)`). Differences are not tested; the claims below are at most indicative.")
             lines.append("")
         }
+        let compact = compactGrid()
+        if !compact.isEmpty {
+            lines.append("Ours at a glance (mean ± std over the seeds; the paper's value beside ours only where the paper gives one):")
+            lines.append("")
+            lines += compact
+            lines.append("")
+            lines.append("## Paper beside ours, every column")
+            lines.append("")
+        }
         if !spec.columns.isEmpty {
             lines += grid(spec.columns.filter { $0.detail != true })
             lines.append("")
@@ -147,6 +156,27 @@ public struct TableOutput {
         }
         lines.append(time + "; BLAS kernel \(result.environment["blas kernel"] ?? "?").")
         return lines
+    }
+
+    /// The table that opens the markdown: the labels and our trained cells (run and derived
+    /// columns), with the paper's column only where some row has a paper value. Empty for a
+    /// table without trained cells.
+    func compactGrid() -> [String] {
+        let labels = spec.columns.filter { $0.kind == .label }
+        let measured = spec.columns.filter { $0.kind == .run || $0.kind == .derived }
+        guard !measured.isEmpty, spec.unrecovered == nil else { return [] }
+        var header = labels.map(\.header), align = labels.map { _ in "---" }
+        var cellsOf: [(RowSpec) -> String] = labels.map { c in { $0.labels?[c.id] ?? $0.models[c.id] ?? "" } }
+        for c in measured {
+            if spec.rows.contains(where: { $0.paper?[c.id] != nil }) {
+                header.append("\(c.header) (paper)"); align.append("---:")
+                cellsOf.append { CellFormat.number($0.paper?[c.id]) }
+            }
+            header.append(c.header); align.append("---:")
+            cellsOf.append { CellFormat.ours(result.cells[$0.id]?[c.id]) }
+        }
+        return ["| " + header.joined(separator: " | ") + " |", "|" + align.joined(separator: "|") + "|"]
+            + spec.rows.map { row in "| " + cellsOf.map { $0(row) }.joined(separator: " | ") + " |" }
     }
 
     /// The markdown table of `columns` over every row (paper | ours, and their gap at paper scale).
