@@ -31,8 +31,10 @@ let package = Package(
         .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg"),
         // Data-parallel training (Training/DataParallel.swift): Debian's OpenMPI.
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c"),
+        // oneDNN (libdnnl-dev ships no pkg-config file: the module map links it by name).
+        .systemLibrary(name: "CDNNL"),
 
-        .target(name: "Tensor", dependencies: ["CNative", "CFFTW"], exclude: ["README.md"]),
+        .target(name: "Tensor", dependencies: ["CNative", "CFFTW", "CDNNL"], exclude: ["README.md"]),
         .target(name: "NN", dependencies: ["Tensor"], exclude: ["README.md"]),
         .target(name: "Datasets", dependencies: ["Tensor", "CZlib", "CPNG", "CTurboJPEG"], exclude: ["README.md"]),
         .target(name: "Store", dependencies: ["CHDF5", "CZlib"], exclude: ["README.md"]),

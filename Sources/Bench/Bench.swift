@@ -58,6 +58,11 @@ public enum BenchJob: Equatable, CustomStringConvertible {
     /// builds it, at its batch size (ours only; Table 15's cost cells). The teacher is
     /// untrained: a step's cost does not depend on the weights.
     case runStep(RunConfig)
+    /// The mini models' conv shapes (forward + backward) and GEMM shapes on the engine's
+    /// kernels and on oneDNN, both in one process (ours only; BackendAB.swift).
+    case convBackends, gemmBackends
+    /// `model` in a child process under one value of a backend switch, e.g. SCALEKD_CONV=dnnl (ours only).
+    case modelAB(String, BackendAB.Switch, String)
 
     public var description: String {
         switch self {
@@ -70,6 +75,9 @@ public enum BenchJob: Equatable, CustomStringConvertible {
         case .step(let name, let train, let batch): return "step:\(name):\(train ? "train" : "infer"):\(batch)"
         // Base64 of the config's JSON: one argument without colons.
         case .runStep(let config): return "runstep:" + Data(config.canonicalJSON.utf8).base64EncodedString()
+        case .convBackends: return "conv-backends"
+        case .gemmBackends: return "gemm-backends"
+        case .modelAB(let name, let s, let value): return "model-ab:\(name):\(s.rawValue)=\(value)"
         }
     }
 
@@ -86,6 +94,12 @@ public enum BenchJob: Equatable, CustomStringConvertible {
             self = .components(teacher: parts[1], student: parts[2])
         case ("step", 4) where Zoo.preset(named: parts[1]) != nil && ["train", "infer"].contains(parts[2]) && (Int(parts[3]) ?? 0) > 0:
             self = .step(parts[1], train: parts[2] == "train", batch: Int(parts[3])!)
+        case ("conv-backends", 1): self = .convBackends
+        case ("gemm-backends", 1): self = .gemmBackends
+        case ("model-ab", 3) where Zoo.preset(named: parts[1]) != nil:
+            let setting = parts[2].split(separator: "=").map(String.init)
+            guard setting.count == 2, let s = BackendAB.Switch(rawValue: setting[0]), s.values.contains(setting[1]) else { return nil }
+            self = .modelAB(parts[1], s, setting[1])
         case ("runstep", 2):
             guard let json = Data(base64Encoded: parts[1]), let config = try? JSONDecoder().decode(RunConfig.self, from: json),
                   Zoo.preset(named: config.model) != nil else { return nil }
@@ -97,17 +111,21 @@ public enum BenchJob: Equatable, CustomStringConvertible {
     /// Whether tools/bench_torch.py runs this job too (the component steps are ours only).
     public var hasTorchTwin: Bool {
         switch self {
-        case .components, .step: return false
+        case .components, .step, .convBackends, .gemmBackends, .modelAB: return false
         default: return true
         }
     }
 
-    /// What `make bench` runs: kernels, every mini student, the largest mini teacher, and
-    /// the ScaleKD step of the small-scale tables' main pair.
+    /// What `make bench` runs: kernels, every mini student, the largest mini teacher, the
+    /// ScaleKD step of the small-scale tables' main pair, and the engine's kernels against
+    /// oneDNN (per shape; the CNN students under SCALEKD_CONV, two transformers under SCALEKD_GEMM).
     public static var standard: [BenchJob] {
         // The linear anchor is no network to benchmark.
         let students = Zoo.presets.filter { $0.scale == .mini && !$0.isTeacher && $0.family != "linear" }.map { BenchJob.model($0.name) }
+        let ab = [("resnet-mini", BackendAB.Switch.conv), ("mobilenet-mini", .conv), ("convnext-mini", .conv), ("vit-mini-s", .gemm),
+                  ("swin-mini-t", .gemm)].flatMap { m, s in s.values.map { BenchJob.modelAB(m, s, $0) } }
         return [.sgemm, .conv2d, .attention] + students + [.model("swin-mini-l"), .scalekd(teacher: "swin-mini-l", student: "resnet-mini")]
+            + [.convBackends, .gemmBackends] + ab
     }
 }
 
@@ -166,6 +184,16 @@ public enum Bench {
         case .step(let name, let train, let batch):
             rows = [steps(Zoo.preset(named: name)!, train: train, batch: batch, repeats: repeats)]
         case .runStep(let config): rows = [try configStep(config, repeats: repeats)]
+        case .convBackends: rows = BackendAB.convRows()
+        case .gemmBackends: rows = BackendAB.gemmRows()
+        case .modelAB(let name, let s, let value):
+            // The child runs under the switch's variable (runInChild); a process started otherwise says so.
+            precondition(ProcessInfo.processInfo.environment[s.variable] == value, "\(job) runs under \(s.variable)=\(value)")
+            rows = model(Zoo.preset(named: name)!, repeats: repeats).map { row in
+                var r = row
+                r.name += BackendAB.suffix(s, value)
+                return r
+            }
         }
         for i in rows.indices { rows[i].startRSSMiB = start }
         // (stdout carries the rows back to the parent; the profile goes to stderr.)
@@ -382,17 +410,22 @@ public enum Bench {
 
     /// Runs `job` in a child process (`scalekd bench --job ...`), returning its rows.
     public static func runInChild(_ job: BenchJob, repeats: Int) throws -> [BenchRow] {
+        var environment: [String: String] = [:]
+        if case .modelAB(_, let s, let value) = job { environment[s.variable] = value }
         // /proc/self/exe: this very binary, wherever it was started from.
-        let (status, data) = try runCapturingStdout("/proc/self/exe", ["bench", "--job", job.description, "--repeats", "\(repeats)"])
+        let (status, data) = try runCapturingStdout("/proc/self/exe", ["bench", "--job", job.description, "--repeats", "\(repeats)"],
+                                                    environment: environment)
         guard status == 0 else { throw BenchError.childFailed(job.description, status) }
         return try JSONDecoder().decode([BenchRow].self, from: data)
     }
 
-    /// Runs a program with stderr passed through; returns its exit status and stdout.
-    static func runCapturingStdout(_ executable: String, _ arguments: [String]) throws -> (Int32, Data) {
+    /// Runs a program with stderr passed through and `environment` added to ours; returns
+    /// its exit status and stdout.
+    static func runCapturingStdout(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (Int32, Data) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = arguments
+        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let pipe = Pipe()
         p.standardOutput = pipe
         p.standardError = FileHandle.standardError
@@ -492,16 +525,22 @@ public enum Bench {
             return rs.count < 2 ? "" : String(format: "%.2f-%.2f", rs.min()!, rs.max()!)
         }
         let rounds = rows.map { $0.oursRounds?.count ?? 1 }.max() ?? 1
-        var out = "| model | images/s ours | images/s PyTorch | ratio | ratio range (\(rounds) rounds) | achieved GFLOP/s (ours) | peak RSS ours (MiB) | peak RSS PyTorch (MiB) |\n"
-        out += "|---|---:|---:|---:|---:|---:|---:|---:|\n"
-        for r in rows where r.unit == "images/s" {
+        // The A/B pairs of the engine's kernels and oneDNN have a table of their own (BackendAB).
+        let models = rows.filter { $0.unit == "images/s" && BackendAB.pair(of: $0) == nil }
+        var out = ""
+        if !models.isEmpty {
+            out += "| model | images/s ours | images/s PyTorch | ratio | ratio range (\(rounds) rounds) | achieved GFLOP/s (ours) | peak RSS ours (MiB) | peak RSS PyTorch (MiB) |\n"
+            out += "|---|---:|---:|---:|---:|---:|---:|---:|\n"
+        }
+        for r in models {
             out += "| \(r.name) | \(f(r.ours)) | \(f(r.torch)) | \(ratio(r)) | \(spread(r)) | \(f(r.oursGFLOPs)) | \(f(r.peakRSSMiB, 0)) | \(f(r.torchPeakRSSMiB, 0)) |\n"
         }
-        let kernels = rows.filter { $0.unit != "images/s" }
+        let kernels = rows.filter { $0.unit != "images/s" && BackendAB.pair(of: $0) == nil }
         if !kernels.isEmpty {
             out += "\n| kernel | \(kernels[0].unit) ours | PyTorch | ratio | ratio range |\n|---|---:|---:|---:|---:|\n"
             for r in kernels { out += "| \(r.name) | \(f(r.ours)) | \(f(r.torch)) | \(ratio(r)) | \(spread(r)) |\n" }
         }
+        out += BackendAB.table(rows)
         // Geometric mean, so one fast row cannot hide a slow one as an arithmetic mean would.
         let ratios = rows.filter { $0.name.hasPrefix("train") || $0.name.hasPrefix("scalekd") }.compactMap(\.ratio)
         if !ratios.isEmpty {

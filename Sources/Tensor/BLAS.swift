@@ -84,7 +84,8 @@ public enum BLAS {
             .joined(separator: "\n")
     }
 
-    /// Row-major C[m,n] = alpha * op(A) op(B) + beta * C.
+    /// Row-major C[m,n] = alpha * op(A) op(B) + beta * C; each block on OpenBLAS or oneDNN
+    /// (GEMMBackend, SCALEKD_GEMM).
     @inline(__always)
     public static func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
                              alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
@@ -123,8 +124,7 @@ public enum BLAS {
         let splitRows = m >= n, extent = splitRows ? m : n
         let chunks = m * n * k < splitWork ? 1 : parallelChunkCount(extent, grain: 32)
         if chunks == 1 {
-            skd_sgemm(transA ? 1 : 0, transB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda),
-                      b, Int32(ldb), beta, c, Int32(ldc))
+            block(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
             return
         }
         // Blocks are whole multiples of 16 rows/columns (the AVX-512 kernel's tile).
@@ -133,12 +133,23 @@ public enum BLAS {
             let lo = ci * per, hi = Swift.min(extent, lo + per)
             guard lo < hi else { return }
             if splitRows {
-                skd_sgemm(transA ? 1 : 0, transB ? 1 : 0, Int32(hi - lo), Int32(n), Int32(k), alpha,
-                          transA ? a + lo : a + lo * lda, Int32(lda), b, Int32(ldb), beta, c + lo * ldc, Int32(ldc))
+                block(transA: transA, transB: transB, m: hi - lo, n: n, k: k, alpha: alpha, a: transA ? a + lo : a + lo * lda, lda: lda,
+                      b: b, ldb: ldb, beta: beta, c: c + lo * ldc, ldc: ldc)
             } else {
-                skd_sgemm(transA ? 1 : 0, transB ? 1 : 0, Int32(m), Int32(hi - lo), Int32(k), alpha, a, Int32(lda),
-                          transB ? b + lo * ldb : b + lo, Int32(ldb), beta, c + lo, Int32(ldc))
+                block(transA: transA, transB: transB, m: m, n: hi - lo, k: k, alpha: alpha, a: a, lda: lda,
+                      b: transB ? b + lo * ldb : b + lo, ldb: ldb, beta: beta, c: c + lo, ldc: ldc)
             }
+        }
+    }
+
+    /// One block on the calling thread, on the library GEMMBackend names for its shape.
+    @inline(__always)
+    private static func block(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
+                              b: UnsafePointer<Float>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        if GEMMBackend.choice(m: m, n: n, k: k) == .dnnl {
+            DNNL.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        } else {
+            skd_sgemm(transA ? 1 : 0, transB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
         }
     }
 }

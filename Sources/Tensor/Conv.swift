@@ -84,9 +84,9 @@ struct Direct3x3 {
 
 extension Tensor {
     /// 2-D convolution (cross-correlation, as PyTorch): x [N, Cin, H, W], weight
-    /// [Cout, Cin/groups, kh, kw], bias [Cout]. Depthwise convs run a direct loop, small
-    /// 3x3 stride-1 convs a direct kernel, every other conv im2col per image and one GEMM
-    /// per image and group.
+    /// [Cout, Cin/groups, kh, kw], bias [Cout]. On oneDNN where ConvBackend says so; else
+    /// depthwise convs run a direct loop, small 3x3 stride-1 convs a direct kernel, every
+    /// other conv im2col per image and one GEMM per image and group.
     public func conv2d(weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Int = 0, groups: Int = 1) -> Tensor {
         conv2d(weight: weight, bias: bias, stride: stride, padding: padding, groups: groups, algorithm: nil)
     }
@@ -103,6 +103,9 @@ extension Tensor {
         if let m = Tensor.metaResult([self, weight], [n, cout, ho, wo], macs: n * cout * ho * wo * cpg * kh * kw) { return m }
         let geo = ConvGeometry(n: n, cin: cin, h: h, w: w, cout: cout, kh: kh, kw: kw, stride: stride,
                                padding: padding, groups: groups, ho: ho, wo: wo)
+        if requested == nil && ConvBackend.choice(for: geo, channelsLast: false) == .dnnl {
+            return dnnlConv2d(weight: weight, bias: bias, geo, channelsLast: false)
+        }
         if groups == cin && cout == cin && requested == nil { return depthwiseConv2d(weight: weight, bias: bias, geo) }
         let algorithm = requested ?? (geo.prefersDirect3x3 ? .direct3x3 : .gemm)
         precondition(algorithm == .gemm || geo.isDirect3x3Shape, "conv2d: the direct kernel is 3x3, stride 1, pad 1, one group")
@@ -266,7 +269,7 @@ extension Tensor {
     /// Depthwise conv of a channels-last batch [N, H, W, C] with a conv weight [C, 1, k, k]
     /// (k odd), stride 1, padding k/2, giving [N, H, W, C]: ConvNeXt's blocks, whose layer
     /// norm and MLP are channels-last too, so they need no NCHW <-> NHWC copies (which PyTorch
-    /// avoids with strided views and channels-last kernels).
+    /// avoids with strided views and channels-last kernels). On oneDNN where ConvBackend says so.
     public func depthwiseConv2dChannelsLast(weight: Tensor, bias: Tensor?) -> Tensor {
         let k = weight.rank == 4 ? weight.shape[2] : 0
         precondition(rank == 4 && weight.shape == [shape[3], 1, k, k] && k % 2 == 1 && (bias == nil || bias!.shape == [shape[3]]),
@@ -274,6 +277,8 @@ extension Tensor {
         let (n, h, w, c) = (shape[0], shape[1], shape[2], shape[3])
         let inputs = [self, weight] + (bias.map { [$0] } ?? [])
         if let m = Tensor.metaResult(inputs, shape, macs: count * k * k) { return m }
+        let geo = ConvGeometry(n: n, cin: c, h: h, w: w, cout: c, kh: k, kw: k, stride: 1, padding: k / 2, groups: c, ho: h, wo: w)
+        if ConvBackend.choice(for: geo, channelsLast: true) == .dnnl { return dnnlConv2d(weight: weight, bias: bias, geo, channelsLast: true) }
         let x = self, out = Tensor.empty(shape), image = h * w * c, taps = k * k
         // The kernel taps-major, [k*k][C], so every tap is a contiguous row of channels.
         let packed = Storage(count: taps * c, zeroed: false)
@@ -326,7 +331,7 @@ func col2imAdd(_ col: UnsafePointer<Float>, _ g: ConvGeometry, _ dx: UnsafeMutab
 
 /// The bias gradient of a conv: db[c] += the sum of plane c of every image, images in
 /// order. Channels split over the threads: each still sees the serial loop's additions.
-private func addPlaneSums(_ g: UnsafePointer<Float>, images: Int, channels: Int, plane: Int, into db: UnsafeMutablePointer<Float>) {
+func addPlaneSums(_ g: UnsafePointer<Float>, images: Int, channels: Int, plane: Int, into db: UnsafeMutablePointer<Float>) {
     parallelFor(channels, grain: Swift.max(1, 65536 / Swift.max(1, images * plane))) { cs in
         for c in cs {
             for b in 0..<images {

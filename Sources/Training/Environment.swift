@@ -19,6 +19,11 @@ public struct EnvironmentReport: Codable {
     /// The variant of the engine's own C kernels (KernelISA) and what chose it.
     public var kernelISA: String
     public var kernelISAReason: String
+    /// Which convolutions run on oneDNN (ConvBackend: SCALEKD_CONV and, under auto, the table).
+    public var convBackend: String
+    /// Which GEMM blocks run on oneDNN (GEMMBackend: SCALEKD_GEMM and, under auto, the rule).
+    public var gemmBackend: String
+    public var onednn: String
     public var loopThreads: Int
     public var fftw: String
     public var libpng: String
@@ -34,7 +39,9 @@ public struct EnvironmentReport: Codable {
             blasLibrary: blas.libraryPath, blasKernel: blas.coreName,
             blasKernelRequested: blas.requestedCoreType, blasKernelReason: blas.reason,
             blasConfig: blas.config, blasThreads: blas.threads,
-            kernelISA: isa.name, kernelISAReason: isa.reason, loopThreads: Parallel.threads,
+            kernelISA: isa.name, kernelISAReason: isa.reason, convBackend: ConvBackend.summary, gemmBackend: GEMMBackend.summary,
+            onednn: ConvBackend.libraryVersion,
+            loopThreads: Parallel.threads,
             fftw: FFTW.version, libpng: PNGWriter.libraryVersion, hdf5: HDF5File.libraryVersion)
     }
 
@@ -43,7 +50,9 @@ public struct EnvironmentReport: Codable {
         [("swift (compiled with)", swiftCompiler), ("swift toolchain", swiftToolchain),
          ("cpu", cpu), ("vector extensions", vectorExtensions.joined(separator: " ")), ("cores", "\(cores)"),
          ("blas library", blasLibrary), ("blas kernel", "\(blasKernel) (requested \(blasKernelRequested): \(blasKernelReason))"),
-         ("blas config", blasConfig), ("native kernels", "\(kernelISA) (\(kernelISAReason); SCALEKD_ISA may name \(KernelISA.supported.joined(separator: ", ")))"), ("blas threads", blasThreads == 1 ? "1 (large GEMMs are split over the loop threads)" : "\(blasThreads)"), ("loop threads", "\(loopThreads)"),
+         ("blas config", blasConfig), ("native kernels", "\(kernelISA) (\(kernelISAReason); SCALEKD_ISA may name \(KernelISA.supported.joined(separator: ", ")))"), ("conv backend", "\(convBackend); SCALEKD_CONV may name native, dnnl, auto"),
+         ("gemm backend", "\(gemmBackend); SCALEKD_GEMM may name openblas, dnnl, auto"), ("onednn", onednn),
+         ("blas threads", blasThreads == 1 ? "1 (large GEMMs are split over the loop threads)" : "\(blasThreads)"), ("loop threads", "\(loopThreads)"),
          ("fftw", fftw), ("libpng", libpng), ("hdf5", hdf5)] + extra.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
 

@@ -19,6 +19,10 @@ public struct Provenance: Codable, Equatable {
     public var blasKernel: String
     /// The engine's C kernel variant (KernelISA); nil in runs recorded before it was.
     public var kernelISA: String? = nil
+    /// Which convolutions ran on oneDNN (ConvBackend.summary); nil in runs recorded before there was a choice.
+    public var convBackend: String? = nil
+    /// Which GEMM blocks ran on oneDNN (GEMMBackend.summary); nil likewise.
+    public var gemmBackend: String? = nil
     public var cpu: String
     public var finished: String
 
@@ -28,7 +32,7 @@ public struct Provenance: Codable, Equatable {
         let dirty = !(git(["status", "--porcelain", "--untracked-files=no", "--", "Sources", "Package.swift"]) ?? "").isEmpty
         let date = ISO8601DateFormatter().string(from: Date())
         return Provenance(gitCommit: commit, gitDirty: dirty, engineVersion: Engine.resultsVersion, threads: env.loopThreads,
-                          blasKernel: env.blasKernel, kernelISA: env.kernelISA, cpu: env.cpu, finished: date)
+                          blasKernel: env.blasKernel, kernelISA: env.kernelISA, convBackend: env.convBackend, gemmBackend: env.gemmBackend, cpu: env.cpu, finished: date)
     }
 
     /// Output of a git command in the current directory, nil when git or the repository is missing.

@@ -40,7 +40,7 @@ struct BenchCommand: ParsableCommand {
         discussion: "Each job (kernels, one model, the ScaleKD step) runs in a child process of its own so each row's peak RSS is its own; each round runs every job in both engines back to back, alternating which goes first.")
     @Option(help: "Path of the PyTorch reference script.") var torchScript = "tools/bench_torch.py"
     @Flag(help: "Skip PyTorch even if it is installed.") var noTorch = false
-    @Option(help: "Only jobs whose name contains this text (jobs: sgemm, conv2d, attention, model:<preset>, scalekd:<teacher>:<student>); a full job name also runs components:<teacher>:<student>.")
+    @Option(help: "Only jobs whose name contains this text, or several such texts separated by commas (jobs: sgemm, conv2d, attention, model:<preset>, scalekd:<teacher>:<student>, conv-backends, gemm-backends, model-ab:<preset>:conv=native|dnnl, model-ab:<preset>:gemm=openblas|dnnl); a full job name also runs components:<teacher>:<student>.")
     var only: String?
     @Option(help: "Timed steps per model row, after 2 warm-up steps (both engines).") var repeats = 10
     @Option(help: "Rounds: each runs every job in ours and in PyTorch back to back; the table gives medians and the ratios' range.")
@@ -55,11 +55,15 @@ struct BenchCommand: ParsableCommand {
         }
         let env = EnvironmentReport.current()
         print("BLAS kernel \(env.blasKernel) (\(env.blasKernelReason)), native kernels \(env.kernelISA) (\(env.kernelISAReason)), "
-              + "\(env.loopThreads) threads (large GEMMs split over them); CPU \(env.cpu)")
-        // A full job name runs exactly that job (also those outside the standard list, such
-        // as components:<teacher>:<student>); other text filters the standard list.
-        let jobs = only.flatMap { BenchJob($0) }.map { [$0] }
-            ?? BenchJob.standard.filter { j in only.map { j.description.contains($0) } ?? true }
+              + "convolutions \(env.convBackend), \(env.loopThreads) threads (large GEMMs split over them); CPU \(env.cpu)")
+        // Comma-separated: a full job name runs exactly that job (also those outside the
+        // standard list, such as components:<teacher>:<student>); other text filters the standard list.
+        var jobs: [BenchJob] = []
+        for pattern in only.map({ $0.split(separator: ",").map(String.init) }) ?? [""] {
+            for j in BenchJob(pattern).map({ [$0] }) ?? BenchJob.standard.filter({ $0.description.contains(pattern) }) where !jobs.contains(j) {
+                jobs.append(j)
+            }
+        }
         var torch: (script: String, threads: Int)? = (torchScript, env.loopThreads)
         if noTorch {
             torch = nil
@@ -100,7 +104,7 @@ func train(_ config: RunConfig, runs: String, checkpointSeconds: Double = 60) th
         }
         let env = EnvironmentReport.current()
         let say: (String) -> Void = world.writes ? { print($0) } : { _ in }
-        say("BLAS \(env.blasKernel), native kernels \(env.kernelISA), \(env.loopThreads) threads"
+        say("BLAS \(env.blasKernel), native kernels \(env.kernelISA), convolutions \(env.convBackend), \(env.loopThreads) threads"
             + (world.isSingle ? "" : " in each of \(world.worldSize) MPI ranks") + " | run \(config.key) under \(runs)/")
         let data = try DataCatalog()
         let cache = RunCache(root: runs)

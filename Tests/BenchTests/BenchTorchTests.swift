@@ -9,7 +9,7 @@ final class BenchTorchTests: XCTestCase {
     func testPyTorchPresetsHaveOurParameterCounts() throws {
         guard Bench.torchImportable else { throw XCTSkip("PyTorch not importable (pip install torch)") }
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let jobs = BenchJob.standard
+        let jobs = BenchJob.standard.filter(\.hasTorchTwin)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = ["python3", root.appendingPathComponent("tools/bench_torch.py").path, "--count-params",
@@ -67,5 +67,24 @@ final class BenchTableTests: XCTestCase {
         let row = BenchRow(name: "train m", unit: "images/s", ours: 150, torch: 100, peakRSSMiB: 1)
         XCTAssertEqual(row.ratio, 1.5)
         XCTAssertNil(BenchRow(name: "x", unit: "images/s", ours: 1, peakRSSMiB: 1).ratio)
+    }
+}
+
+/// The A/B pairs of the engine's kernels and oneDNN get a table of their own (not the
+/// PyTorch one), with oneDNN / own as the median of the rounds' ratios.
+final class BackendABTests: XCTestCase {
+    func testPairsFormTheirOwnTable() {
+        func row(_ name: String, _ rounds: [Double]) -> BenchRow {
+            var r = BenchRow(name: name, unit: "images/s", ours: Bench.median(rounds), peakRSSMiB: 1)
+            r.oursRounds = rounds
+            return r
+        }
+        let rows = [row("train resnet-mini [SCALEKD_CONV=native]", [100, 200, 100]), row("train resnet-mini [SCALEKD_CONV=dnnl]", [150, 200, 120]),
+                    row("train resnet-mini", [200, 200, 100])]
+        let table = Bench.table(rows)
+        XCTAssertTrue(table.contains("| train resnet-mini | SCALEKD_CONV | images/s | 100.0 | 150.0 | 1.20 | 1.00-1.50 | 1.00 | 1.00-2.00 |  |"), table)
+        XCTAssertFalse(table.contains("| train resnet-mini [SCALEKD_CONV"), table)
+        XCTAssertEqual(BenchJob("model-ab:vit-mini-s:gemm=openblas"), .modelAB("vit-mini-s", .gemm, "openblas"))
+        XCTAssertNil(BenchJob("model-ab:vit-mini-s:gemm=native"))
     }
 }

@@ -12,11 +12,14 @@ final class LayerTests: XCTestCase {
         assertGradientsMatch([x, layer.weight, layer.bias!]) { layer($0[0]) }
     }
 
+    /// On both convolution backends (SCALEKD_CONV's native and dnnl).
     func testConv2dLayer() {
         var rng = RandomGenerator(seed: 3)
         let conv = Conv2d(3, 4, kernel: 3, stride: 2, padding: 1, rng: &rng)
         let x = randomTensor([2, 3, 7, 7], seed: 4)
-        assertGradientsMatch([x, conv.weight, conv.bias!]) { conv($0[0]) }
+        for backend in ConvBackend.allCases {
+            ConvBackend.using(backend) { assertGradientsMatch([x, conv.weight, conv.bias!]) { conv($0[0]) } }
+        }
     }
 
     func testBatchNormLayer() {

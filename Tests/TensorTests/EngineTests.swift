@@ -3,10 +3,15 @@ import TestSupport
 import XCTest
 
 final class EngineTests: XCTestCase {
-    /// GEMM under the chosen OpenBLAS kernel against a float64 triple loop, for odd
-    /// shapes (window attention's among them) and every transpose combination; the last three are
-    /// large enough to be split over the loop threads (by rows, by columns, and by rows with a short last block).
+    /// GEMM under the chosen OpenBLAS kernel and under oneDNN (SCALEKD_GEMM) against a float64
+    /// triple loop, for odd shapes (window attention's among them) and every transpose combination;
+    /// the last three are large enough to be split over the loop threads (by rows, by columns, and
+    /// by rows with a short last block).
     func testGEMMMatchesFloat64Reference() {
+        for backend in GEMMBackend.allCases { GEMMBackend.using(backend) { gemmMatchesFloat64Reference(backend) } }
+    }
+
+    private func gemmMatchesFloat64Reference(_ backend: GEMMBackend) {
         let info = BLAS.info
         XCTAssertFalse(info.coreName.isEmpty)
         for (m, n, k) in [(1, 1, 1), (7, 13, 5), (16, 16, 24), (5, 64, 64), (64, 33, 3), (33, 17, 65), (64, 300, 3),
@@ -25,14 +30,27 @@ final class EngineTests: XCTestCase {
                     }
                     worst = max(worst, abs(acc - Double(c.pointer[i * n + j])) / max(1, abs(acc)))
                 } }
-                XCTAssertLessThan(worst, 1e-5, "sgemm \(m)x\(n)x\(k) ta=\(ta) tb=\(tb) under kernel \(info.coreName)")
+                XCTAssertLessThan(worst, 1e-5, "sgemm \(m)x\(n)x\(k) ta=\(ta) tb=\(tb) on \(backend) (OpenBLAS kernel \(info.coreName))")
             } }
         }
     }
 
     /// alpha, beta and leading dimensions wider than the matrices: C = 0.5 op(A) op(B) + 2 C
-    /// inside a wider C whose other columns stay.
+    /// inside a wider C whose other columns stay (both libraries).
     func testGEMMAlphaBetaAndStrides() {
+        for backend in GEMMBackend.allCases { GEMMBackend.using(backend) { gemmAlphaBetaAndStrides() } }
+    }
+
+    /// Under auto, the blocks the rule names run on oneDNN and the rest on OpenBLAS: tiny
+    /// window-attention products stay on OpenBLAS on every kernel variant.
+    func testGEMMRule() throws {
+        guard GEMMBackend.policy == .auto else { throw XCTSkip("SCALEKD_GEMM=\(GEMMBackend.policy) set") }
+        XCTAssertEqual(GEMMBackend.choice(m: 16, n: 16, k: 16), .openblas)
+        XCTAssertEqual(GEMMBackend.choice(m: 8, n: 512, k: 64), .openblas)
+        if KernelISA.info.name == "avx2" { XCTAssertEqual(GEMMBackend.choice(m: 4096, n: 256, k: 64), .dnnl) }
+    }
+
+    private func gemmAlphaBetaAndStrides() {
         for (m, n, k) in [(6, 20, 9), (300, 40, 30)] {
             for ta in [false, true] { for tb in [false, true] {
                 let (lda, ldb, ldc) = ((ta ? m : k) + 3, (tb ? k : n) + 5, n + 2)
@@ -81,6 +99,10 @@ final class EngineTests: XCTestCase {
     /// The channels-last depthwise conv equals the NCHW one between permutes, forward and
     /// every gradient (kernel 3 and 7, planes smaller than the kernel, 20 channels: a vector tail).
     func testChannelsLastDepthwiseMatchesNCHW() {
+        for backend in ConvBackend.allCases { ConvBackend.using(backend) { channelsLastDepthwiseMatchesNCHW() } }
+    }
+
+    private func channelsLastDepthwiseMatchesNCHW() {
         for (n, h, w, c, k) in [(3, 8, 8, 16, 3), (2, 5, 9, 20, 7), (2, 2, 3, 4, 7)] {
             let seed = UInt64(h * 13 + c + k)
             let x = randomTensor([n, h, w, c], seed: seed), wt = randomTensor([c, 1, k, k], seed: seed + 1)

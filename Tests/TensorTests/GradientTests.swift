@@ -83,7 +83,12 @@ final class GradientTests: XCTestCase {
         assertGradientsMatch([x, w]) { $0[0].linear(weight: $0[1], bias: nil) }
     }
 
+    /// On both backends: the native kernels, and oneDNN (ConvBackendTests checks its own cases).
     func testConv2d() {
+        for backend in ConvBackend.allCases { ConvBackend.using(backend) { conv2dGradients() } }
+    }
+
+    private func conv2dGradients() {
         // Three images: with two loop threads the chunks are uneven (2 + 1), so the
         // per-chunk weight-gradient buffers are checked too.
         let x = randomTensor([3, 4, 7, 6], seed: 21)

@@ -6,27 +6,34 @@ import XCTest
 /// (Fixtures/ops.h5, written by tools/make_fixtures.py). Each case stores inputs, an
 /// upstream gradient R, the output and the gradients of sum(out * R).
 final class TorchAgreementTests: XCTestCase {
-    /// Runs `f`, compares the output and every stored gradient with PyTorch's.
-    func check(_ name: String, inputs: [String], atol: Float = 2e-5, rtol: Float = 1e-4,
+    /// Runs `f`, compares the output and every stored gradient with PyTorch's; `variant`
+    /// names the path in failure messages.
+    func check(_ name: String, variant: String = "", inputs: [String], atol: Float = 2e-5, rtol: Float = 1e-4,
                file: StaticString = #filePath, line: UInt = #line,
                _ f: (Fixture, [String: Tensor]) throws -> Tensor) throws {
         let fx = try Fixture("ops.h5", group: name)
+        let label = variant.isEmpty ? name : "\(name) (\(variant))"
         var ts: [String: Tensor] = [:]
         for k in inputs { ts[k] = try fx.tensor(k, requiresGrad: true) }
         let out = try f(fx, ts)
-        assertClose(out.values, try fx.tensor("out").values, atol: atol, rtol: rtol, "\(name) output", file: file, line: line)
+        assertClose(out.values, try fx.tensor("out").values, atol: atol, rtol: rtol, "\(label) output", file: file, line: line)
         (out * (try fx.tensor("r"))).sum().backward()
         for k in inputs {
-            guard let g = ts[k]!.grad else { XCTFail("\(name): no gradient for \(k)", file: file, line: line); continue }
-            assertClose(g.values, try fx.tensor("grad_" + k).values, atol: atol, rtol: rtol, "\(name) grad \(k)", file: file, line: line)
+            guard let g = ts[k]!.grad else { XCTFail("\(label): no gradient for \(k)", file: file, line: line); continue }
+            assertClose(g.values, try fx.tensor("grad_" + k).values, atol: atol, rtol: rtol, "\(label) grad \(k)", file: file, line: line)
         }
     }
 
+    /// On both backends (SCALEKD_CONV's native and dnnl).
     func testConv2d() throws {
-        for name in ["conv2d_plain", "conv2d_stride2", "conv2d_groups", "conv2d_depthwise", "conv2d_patch4"] {
-            try check(name, inputs: ["x", "w", "b"]) { fx, t in
-                t["x"]!.conv2d(weight: t["w"]!, bias: t["b"]!, stride: try fx.int("stride"),
-                               padding: try fx.int("padding"), groups: try fx.int("groups"))
+        for backend in ConvBackend.allCases {
+            for name in ["conv2d_plain", "conv2d_stride2", "conv2d_groups", "conv2d_depthwise", "conv2d_patch4"] {
+                try ConvBackend.using(backend) {
+                    try check(name, variant: "\(backend)", inputs: ["x", "w", "b"]) { fx, t in
+                        t["x"]!.conv2d(weight: t["w"]!, bias: t["b"]!, stride: try fx.int("stride"),
+                                       padding: try fx.int("padding"), groups: try fx.int("groups"))
+                    }
+                }
             }
         }
     }
