@@ -41,6 +41,11 @@ public enum ClaimEvaluator {
 
     struct Comparison { let a: (String, CellValues); let b: (String, CellValues) }
 
+    /// Every claim of a table spec judged over its cells (a table run, and REPORT.md again from the stored cells).
+    public static func evaluate(_ spec: TableSpec, cells: [String: [String: CellValues]]) -> [ClaimResult] {
+        (spec.claims ?? []).map { evaluate($0, cells: cells, rows: spec.rows.map(\.id)) }
+    }
+
     public static func evaluate(_ claim: ClaimSpec, cells: [String: [String: CellValues]], rows: [String]) -> ClaimResult {
         func cell(_ ref: String) -> (String, CellValues)? {
             let p = ref.split(separator: ".").map(String.init)

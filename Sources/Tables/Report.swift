@@ -92,7 +92,7 @@ public enum Report {
     /// that a verdict in the report never comes from an older evaluator than the one it names.
     public static func reevaluated(_ stored: TableResult, spec: TableSpec) -> TableResult {
         var r = stored
-        r.claims = (spec.claims ?? []).map { ClaimEvaluator.evaluate($0, cells: r.cells, rows: spec.rows.map(\.id)) }
+        r.claims = ClaimEvaluator.evaluate(spec, cells: r.cells)
         return r
     }
 

@@ -218,7 +218,7 @@ public final class TableRunner {
                 }
             }
         }
-        let claims = (spec.claims ?? []).map { ClaimEvaluator.evaluate($0, cells: cells, rows: spec.rows.map(\.id)) }
+        let claims = ClaimEvaluator.evaluate(spec, cells: cells)
         let env = EnvironmentReport.current()
         var result = TableResult(table: spec.table, title: spec.title, scale: scale, seeds: seeds, cells: cells, runKeys: keys,
                                  claims: claims, wallSeconds: Date().timeIntervalSince(started),
