@@ -63,6 +63,9 @@ public enum BenchJob: Equatable, CustomStringConvertible {
     case convBackends, gemmBackends
     /// `model` in a child process under one value of a backend switch, e.g. SCALEKD_CONV=dnnl (ours only).
     case modelAB(String, BackendAB.Switch, String)
+    /// The ScaleKD step as one process with every core's thread against one 1-thread
+    /// process per core side by side: which layout the table runner's `--jobs` should use (ours only).
+    case layout(teacher: String, student: String)
 
     public var description: String {
         switch self {
@@ -78,6 +81,7 @@ public enum BenchJob: Equatable, CustomStringConvertible {
         case .convBackends: return "conv-backends"
         case .gemmBackends: return "gemm-backends"
         case .modelAB(let name, let s, let value): return "model-ab:\(name):\(s.rawValue)=\(value)"
+        case .layout(let t, let s): return "layout:\(t):\(s)"
         }
     }
 
@@ -92,6 +96,8 @@ public enum BenchJob: Equatable, CustomStringConvertible {
             self = .scalekd(teacher: parts[1], student: parts[2])
         case ("components", 3) where Zoo.preset(named: parts[1])?.isTeacher == true && Zoo.preset(named: parts[2]) != nil:
             self = .components(teacher: parts[1], student: parts[2])
+        case ("layout", 3) where Zoo.preset(named: parts[1])?.isTeacher == true && Zoo.preset(named: parts[2]) != nil:
+            self = .layout(teacher: parts[1], student: parts[2])
         case ("step", 4) where Zoo.preset(named: parts[1]) != nil && ["train", "infer"].contains(parts[2]) && (Int(parts[3]) ?? 0) > 0:
             self = .step(parts[1], train: parts[2] == "train", batch: Int(parts[3])!)
         case ("conv-backends", 1): self = .convBackends
@@ -111,7 +117,7 @@ public enum BenchJob: Equatable, CustomStringConvertible {
     /// Whether tools/bench_torch.py runs this job too (the component steps are ours only).
     public var hasTorchTwin: Bool {
         switch self {
-        case .components, .step, .convBackends, .gemmBackends, .modelAB: return false
+        case .components, .step, .convBackends, .gemmBackends, .modelAB, .layout: return false
         default: return true
         }
     }
@@ -181,6 +187,7 @@ public enum Bench {
             rows = [scaleKDStep(teacher: Zoo.preset(named: t)!, student: Zoo.preset(named: s)!, repeats: repeats)]
         case .components(let t, let s):
             rows = componentSteps(teacher: Zoo.preset(named: t)!, student: Zoo.preset(named: s)!, repeats: repeats)
+        case .layout(let t, let s): rows = try processLayout(teacher: t, student: s, repeats: repeats)
         case .step(let name, let train, let batch):
             rows = [steps(Zoo.preset(named: name)!, train: train, batch: batch, repeats: repeats)]
         case .runStep(let config): rows = [try configStep(config, repeats: repeats)]
@@ -198,6 +205,7 @@ public enum Bench {
         for i in rows.indices { rows[i].startRSSMiB = start }
         // (stdout carries the rows back to the parent; the profile goes to stderr.)
         if BLAS.profiling { FileHandle.standardError.write(Data("\(job):\n\(BLAS.gemmProfile())\n".utf8)) }
+        if OpProfile.enabled { FileHandle.standardError.write(Data("\(job):\n\(OpProfile.report())\n".utf8)) }
         return rows
     }
 
@@ -354,11 +362,19 @@ public enum Bench {
     static func stepSeconds(_ objective: TrainingObjective, images x: Tensor, labels: [Int], repeats: Int) -> Double {
         objective.trainable.setTraining(true)
         let opt = AdamW(parameterSlots(objective.trainable.namedParameters(), weightDecay: 0.05))
+        var calls = 0
         return time(warmup: 2, repeats: repeats) {
+            calls += 1
+            if calls == 3 { OpProfile.reset() }  // the op profile counts timed steps only
+            OpProfile.mark("(between steps)")
             opt.zeroGradients()
+            OpProfile.mark("(zero gradients)")
             let terms = objective.losses(images: x, labels: labels, softLabels: nil)
-            terms.dropFirst().reduce(terms[0].value) { $0 + $1.value }.backward()
+            let total = terms.dropFirst().reduce(terms[0].value) { $0 + $1.value }
+            OpProfile.mark("(loss sum)")
+            total.backward()
             opt.step(learningRate: 1e-3)
+            OpProfile.mark("(optimizer step)")
         }
     }
 
@@ -406,6 +422,41 @@ public enum Bench {
         let labels = (0..<config.batchSize).map { $0 % preset.classes }
         let seconds = stepSeconds(objective, images: x, labels: labels, repeats: repeats)
         return BenchRow(name: "step \(config.key)", unit: "images/s", ours: Double(config.batchSize) / seconds, peakRSSMiB: peakRSSMiB)
+    }
+
+    /// Images/s of the ScaleKD step (batch 128) as one process with `cores` threads, and as
+    /// `cores` 1-thread processes started together (their images/s summed: equal work,
+    /// started at once, so their timed steps overlap). Which layout trains a table faster
+    /// (`scalekd run --jobs`); run it over several rounds, the load of a shared host drifts.
+    public static func processLayout(teacher: String, student: String, repeats: Int) throws -> [BenchRow] {
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let step = BenchJob.scalekd(teacher: teacher, student: student).description
+        func launch(threads: Int) throws -> (Process, Pipe) {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/proc/self/exe")
+            p.arguments = ["bench", "--job", step, "--repeats", "\(repeats)"]
+            p.environment = ProcessInfo.processInfo.environment.merging(["SCALEKD_THREADS": "\(threads)"]) { $1 }
+            let pipe = Pipe()
+            p.standardOutput = pipe
+            p.standardError = FileHandle.standardError
+            try p.run()
+            return (p, pipe)
+        }
+        func collect(_ children: [(Process, Pipe)]) throws -> [BenchRow] {
+            try children.flatMap { p, pipe -> [BenchRow] in
+                let data = pipe.fileHandleForReading.readDataToEndOfFile()
+                p.waitUntilExit()
+                guard p.terminationStatus == 0 else { throw BenchError.childFailed(step, p.terminationStatus) }
+                return try JSONDecoder().decode([BenchRow].self, from: data)
+            }
+        }
+        let one = try collect([try launch(threads: cores)])
+        let many = try collect(try (0..<cores).map { _ in try launch(threads: 1) })
+        let name = "scalekd step \(teacher) -> \(student)"
+        return [BenchRow(name: "layout \(name): 1 process x \(cores) threads", unit: "images/s",
+                         ours: one.map(\.ours).reduce(0, +), peakRSSMiB: one.map(\.peakRSSMiB).max() ?? 0),
+                BenchRow(name: "layout \(name): \(cores) processes x 1 thread (summed)", unit: "images/s",
+                         ours: many.map(\.ours).reduce(0, +), peakRSSMiB: many.map(\.peakRSSMiB).max() ?? 0)]
     }
 
     /// Runs `job` in a child process (`scalekd bench --job ...`), returning its rows.

@@ -137,13 +137,14 @@ public final class TableRunner {
     /// Trains the table's missing runs in `jobs` processes (this one and `jobs - 1` workers
     /// started with `workerArguments`), then assembles the table and writes its outputs.
     @discardableResult
-    public func run(jobs: Int, workerArguments: [String]) throws -> TableResult {
+    public func run(jobs: Int, workerArguments: [String], workerEnvironment: [String: String] = [:]) throws -> TableResult {
         if jobs > 1 {
             guard let executable = Bundle.main.executableURL else { throw InputError("cannot find this executable to start --jobs workers") }
             let workers = try (1..<jobs).map { _ in
                 let p = Process()
                 p.executableURL = executable
                 p.arguments = workerArguments
+                if !workerEnvironment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(workerEnvironment) { $1 } }
                 try p.run()
                 return p
             }

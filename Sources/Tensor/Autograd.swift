@@ -27,6 +27,7 @@ extension Tensor {
     /// with `accumulateGrad` (only inputs whose `requiresGrad` is true).
     @discardableResult
     func record(_ name: String, _ inputs: [Tensor], _ backward: @escaping (Tensor) -> Void) -> Tensor {
+        if OpProfile.enabled { OpProfile.mark(GradMode.isEnabled ? name : name + " (no grad)") }
         if GradMode.isEnabled, inputs.contains(where: { $0.requiresGrad }) {
             requiresGrad = true
             node = GradNode(name, inputs, backward)
@@ -87,12 +88,56 @@ extension Tensor {
         let g = seed ?? Tensor(shape: shape, repeating: 1)
         accumulateGrad(g)
         withoutGrad {
+            if OpProfile.enabled { OpProfile.mark("(backward: graph walk)") }
             for t in order.reversed() {
                 guard let n = t.node, let gOut = t.grad else { continue }
                 n.backward(gOut)
+                if OpProfile.enabled { OpProfile.mark(n.name + " backward") }
                 t.grad = nil  // intermediate: free memory now
             }
         }
     }
 
+}
+
+/// SCALEKD_OP_PROFILE=1: wall time by op, for finding what a training step spends its time
+/// on. Each `mark(label)` charges the time since the previous mark to `label`; every op's
+/// forward marks itself when it records (so a forward op is charged from the end of the op
+/// before it: its own work plus the glue between), every backward closure is charged on
+/// return, and callers mark their own sections ("optimizer step"). Meant for one training
+/// thread (the ops' inner loops may use the pool).
+public enum OpProfile {
+    public static let enabled = ProcessInfo.processInfo.environment["SCALEKD_OP_PROFILE"] != nil
+    nonisolated(unsafe) private static var table: [String: (seconds: Double, calls: Int)] = [:]
+    nonisolated(unsafe) private static var last: UInt64 = 0
+    private static let lock = NSLock()
+
+    /// Charges the time since the previous mark to `label` (the first mark only starts the clock).
+    public static func mark(_ label: String) {
+        guard enabled else { return }
+        let now = DispatchTime.now().uptimeNanoseconds
+        lock.lock(); defer { lock.unlock() }
+        if last != 0 {
+            let old = table[label] ?? (0, 0)
+            table[label] = (old.seconds + Double(now - last) / 1e9, old.calls + 1)
+        }
+        last = now
+    }
+
+    /// Forgets what was charged so far (after warm-up) and restarts the clock.
+    public static func reset() {
+        lock.lock(); defer { lock.unlock() }
+        table = [:]
+        last = DispatchTime.now().uptimeNanoseconds
+    }
+
+    /// The `top` labels by time, with their share of everything charged.
+    public static func report(top: Int = 40) -> String {
+        lock.lock(); defer { lock.unlock() }
+        let total = table.values.reduce(0) { $0 + $1.seconds }
+        let rows = table.sorted { $0.value.seconds > $1.value.seconds }.prefix(top).map { key, v in
+            String(format: "%9.3f s %5.1f%% %8d calls  ", v.seconds, 100 * v.seconds / max(total, 1e-12), v.calls) + key
+        }
+        return ([String(format: "Op time (SCALEKD_OP_PROFILE), %.3f s charged in all:", total)] + rows).joined(separator: "\n")
+    }
 }

@@ -40,7 +40,7 @@ struct BenchCommand: ParsableCommand {
         discussion: "Each job (kernels, one model, the ScaleKD step) runs in a child process of its own so each row's peak RSS is its own; each round runs every job in both engines back to back, alternating which goes first.")
     @Option(help: "Path of the PyTorch reference script.") var torchScript = "tools/bench_torch.py"
     @Flag(help: "Skip PyTorch even if it is installed.") var noTorch = false
-    @Option(help: "Only jobs whose name contains this text, or several such texts separated by commas (jobs: sgemm, conv2d, attention, model:<preset>, scalekd:<teacher>:<student>, conv-backends, gemm-backends, model-ab:<preset>:conv=native|dnnl, model-ab:<preset>:gemm=openblas|dnnl); a full job name also runs components:<teacher>:<student>.")
+    @Option(help: "Only jobs whose name contains this text, or several such texts separated by commas (jobs: sgemm, conv2d, attention, model:<preset>, scalekd:<teacher>:<student>, conv-backends, gemm-backends, model-ab:<preset>:conv=native|dnnl, model-ab:<preset>:gemm=openblas|dnnl); a full job name also runs components:<teacher>:<student> and layout:<teacher>:<student> (one process with every core against one 1-thread process per core).")
     var only: String?
     @Option(help: "Timed steps per model row, after 2 warm-up steps (both engines).") var repeats = 10
     @Option(help: "Rounds: each runs every job in ours and in PyTorch back to back; the table gives medians and the ratios' range.")
@@ -187,7 +187,8 @@ struct RunTableCommand: ParsableCommand {
     @Option(help: "Run cache directory.") var runs = "runs"
     @Option(help: "Output directory (default: tables/out at small scale, tables/<scale>-out otherwise, so ci runs never overwrite the committed outputs).")
     var out: String?
-    @Option(help: "Runs trained at once, each in its own process (a lock per run keeps them apart).") var jobs = 1
+    @Option(help: "Runs trained at once, each in its own process (a lock per run keeps them apart). Default: one per core at small scale with one thread each (faster than one process with every core: README, Speed), one process at ci and paper scale and for tables that time steps.")
+    var jobs: Int?
     @Flag(help: .hidden) var worker = false
     @Option(help: "Train only shard i of N of the missing runs (stable by run key; no outputs: run again without --shard to assemble).")
     var shard: String?
@@ -207,9 +208,22 @@ struct RunTableCommand: ParsableCommand {
             print(try PaperDryRun.report(spec: try TableSpec.load(table: table), batch: measureBatch, repeats: measureSteps))
             return
         }
-        guard jobs >= 1 else { throw InputError("--jobs must be at least 1 (got \(jobs))") }
+        if let jobs, jobs < 1 { throw InputError("--jobs must be at least 1 (got \(jobs))") }
         if let seeds, seeds < 1 { throw InputError("--seeds must be at least 1 (got \(seeds))") }
         let spec = try TableSpec.load(table: table)
+        // Small-scale runs are small (batch 64 at 32 px): one 1-thread process per core trains
+        // more images/s than one process whose ops split over the cores (`scalekd bench --only
+        // layout:...`). ci runs are too short to repay a second process; paper runs' large
+        // GEMMs do split well; step timings (Table 15) must not share the CPU.
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let timesSteps = spec.columns.contains { $0.kind == .step }
+        let jobs = self.jobs ?? (scale == .small && !timesSteps && !worker && shard == nil && !slurm ? cores : 1)
+        var workerEnvironment: [String: String] = [:]
+        if jobs > 1, ProcessInfo.processInfo.environment["SCALEKD_THREADS"] == nil {
+            let threads = max(1, cores / jobs)
+            workerEnvironment["SCALEKD_THREADS"] = "\(threads)"
+            setenv("SCALEKD_THREADS", "\(threads)", 1)  // this process trains too (read when the engine starts)
+        }
         let out = self.out ?? scale.defaultOutputDirectory
         let runner = try TableRunner(spec: spec, scale: scale, seeds: seeds, cache: RunCache(root: runs),
                                      outputDirectory: out, data: try DataCatalog())
@@ -240,7 +254,7 @@ struct RunTableCommand: ParsableCommand {
         }
         var workerArguments = ["run", table, "--scale", scale.rawValue, "--runs", runs, "--worker"]
         if let seeds { workerArguments += ["--seeds", "\(seeds)"] }
-        let result = try runner.run(jobs: jobs, workerArguments: workerArguments)
+        let result = try runner.run(jobs: jobs, workerArguments: workerArguments, workerEnvironment: workerEnvironment)
         print(String(format: "table %d at %@ scale: %d claims; outputs in %@", spec.table, scale.rawValue, result.claims.count,
                      TableSpec.outputPath(table: spec.table, directory: out)))
         for c in result.claims { print("  \(c.verdict.rawValue): \(c.statement) — \(c.evidence)") }
