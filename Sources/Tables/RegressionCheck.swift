@@ -47,7 +47,13 @@ public struct RegressionCheck {
                 default: continue
                 }
                 let e = expected.cells[row.id]?[column.id], a = actual.cells[row.id]?[column.id]
-                guard let e, !e.values.isEmpty else { continue }
+                guard let e, !e.values.isEmpty else {
+                    // A cell the expectations lack (a new row or column) would otherwise go unchecked forever.
+                    if let a, !a.values.isEmpty {
+                        out.append("\(row.id).\(column.id): \(format(a.mean)) has no expected value (new row or column: regenerate with make ci-expected)")
+                    }
+                    continue
+                }
                 guard let a, !a.values.isEmpty else {
                     out.append("\(row.id).\(column.id): no result (expected \(format(e.mean)))")
                     continue

@@ -88,9 +88,10 @@ public final class TableRunner {
 
     /// Every run of the table at this scale, in dependency order (a run that fine-tunes
     /// from another comes after it), each key once.
-    public func configs() throws -> [RunConfig] {
+    /// `rows` keeps only those rows' runs.
+    public func configs(rows: Set<String>? = nil) throws -> [RunConfig] {
         var seen = Set<String>(), out: [RunConfig] = []
-        for row in spec.rows {
+        for row in spec.rows where rows?.contains(row.id) ?? true {
             for column in columnOrder(row) {
                 for seed in 0..<seeds {
                     let c = try config(row: row, column: column, seed: seed)
@@ -125,6 +126,20 @@ public final class TableRunner {
     @discardableResult
     public func trainShard(_ shard: Shard) throws -> Int {
         let mine = shard.select(try configs())
+        try cache.trainAll(mine, data: data, teachers: teachers)
+        return mine.count
+    }
+
+    /// Trains the runs of these rows only (no outputs), so a comparison a table holds can come
+    /// first in a long campaign; returns how many runs the rows hold.
+    @discardableResult
+    public func trainRows(_ ids: [String]) throws -> Int {
+        let known = spec.rows.map(\.id)
+        let unknown = ids.filter { !known.contains($0) }
+        guard unknown.isEmpty else {
+            throw InputError("table \(spec.table) has no row \(unknown.joined(separator: ", ")) (its rows: \(known.joined(separator: ", ")))")
+        }
+        let mine = try configs(rows: Set(ids))
         try cache.trainAll(mine, data: data, teachers: teachers)
         return mine.count
     }

@@ -30,15 +30,13 @@ public struct RunCache {
     public func withLock<T>(_ config: RunConfig, wait: Bool, _ body: () throws -> T) throws -> T? {
         let dir = directory(for: config)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let fd = open(dir + "/.lock", O_CREAT | O_RDWR, 0o644)
-        guard fd >= 0 else { throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: dir + "/.lock"]) }
-        defer { close(fd) }
-        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
-            guard wait else { return nil }
-            print("waiting for another process training run \(config.key) (\(config.model))...")
-            flock(fd, LOCK_EX)
+        return try FileLock.withLock(dir + "/.lock", wait: wait,
+                                     onWait: { print("waiting for another process training run \(config.key) (\(config.model))...") }) {
+            try whileLocked(config, dir, body)
         }
-        defer { flock(fd, LOCK_UN) }
+    }
+
+    private func whileLocked<T>(_ config: RunConfig, _ dir: String, _ body: () throws -> T) throws -> T {
         let configPath = dir + "/config.json"
         if !FileManager.default.fileExists(atPath: configPath) {
             try AtomicWrite.write(Data(config.canonicalJSON.utf8), to: configPath)

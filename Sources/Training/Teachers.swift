@@ -71,16 +71,12 @@ public struct TeacherStore {
     /// (not reused from the start of a build): two teacher processes finish at different
     /// times, and the later one must not write back the earlier one's old record.
     public func update(_ record: TeacherRecord) throws {
-        let lockPath = root + "/data-manifests/.teachers.lock"
-        let fd = open(lockPath, O_CREAT | O_RDWR, 0o644)
-        guard fd >= 0 else { throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: lockPath]) }
-        defer { close(fd) }
-        flock(fd, LOCK_EX)
-        defer { flock(fd, LOCK_UN) }
-        var recs = try records()
-        recs.removeAll { $0.name == record.name }
-        recs.append(record)
-        try write(recs)
+        try FileLock.withLock(root + "/data-manifests/.teachers.lock") {
+            var recs = try records()
+            recs.removeAll { $0.name == record.name }
+            recs.append(record)
+            try write(recs)
+        }
     }
 
     func write(_ records: [TeacherRecord]) throws {

@@ -192,6 +192,8 @@ struct RunTableCommand: ParsableCommand {
     @Flag(help: .hidden) var worker = false
     @Option(help: "Train only shard i of N of the missing runs (stable by run key; no outputs: run again without --shard to assemble).")
     var shard: String?
+    @Option(help: "Train only these rows' runs (comma-separated row ids; no outputs: run again without --rows to assemble).")
+    var rows: String?
     @Flag(help: "Write Slurm scripts (a job array of --shards tasks, then the assembly) to slurm/ instead of training.")
     var slurm = false
     @Option(help: "Tasks of the Slurm job array (default: one per missing run, at most 32).") var shards: Int?
@@ -217,7 +219,7 @@ struct RunTableCommand: ParsableCommand {
         // GEMMs do split well; step timings (Table 15) must not share the CPU.
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let timesSteps = spec.columns.contains { $0.kind == .step }
-        let jobs = self.jobs ?? (scale == .small && !timesSteps && !worker && shard == nil && !slurm ? cores : 1)
+        let jobs = self.jobs ?? (scale == .small && !timesSteps && !worker && shard == nil && rows == nil && !slurm ? cores : 1)
         var workerEnvironment: [String: String] = [:]
         if jobs > 1, ProcessInfo.processInfo.environment["SCALEKD_THREADS"] == nil {
             let threads = max(1, cores / jobs)
@@ -239,6 +241,12 @@ struct RunTableCommand: ParsableCommand {
             let share = try Shard(parsing: shard)
             let count = try runner.trainShard(share)
             print("table \(spec.table) shard \(share): \(count) runs trained or found; run without --shard to assemble the outputs")
+            return
+        }
+        if let rows {
+            let ids = rows.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+            let count = try runner.trainRows(ids)
+            print("table \(spec.table) rows \(ids.joined(separator: ", ")): \(count) runs trained or found; run without --rows to assemble the outputs")
             return
         }
         if slurm {

@@ -48,6 +48,9 @@ final class RegressionCheckTests: XCTestCase {
         XCTAssertEqual(check.mismatches(actual: result(baseline: 40, kd: 45, params: 0.31), expected: expected).count, 1)
         XCTAssertEqual(check.mismatches(actual: result(baseline: 40, kd: nil), expected: expected), ["r.kd: no result (expected 45.00)"])
         XCTAssertEqual(check.mismatches(actual: result(baseline: .nan, kd: 45), expected: expected).count, 1)
+        // A cell the expectations do not have (a row or column added since) is reported, not passed over.
+        XCTAssertEqual(check.mismatches(actual: expected, expected: result(baseline: 40, kd: nil)),
+                       ["r.kd: 45.00 has no expected value (new row or column: regenerate with make ci-expected)"])
     }
 
     /// Every table the CI regression runs (Makefile CI_TABLES) has tables/expected/tableNN.json.

@@ -42,6 +42,29 @@ final class TableRunnerTests: XCTestCase {
         XCTAssertNotNil(cache.result(for: held))
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/out/table99.md"))
     }
+
+    /// `run --rows` trains only the named rows' runs; a row the table lacks is named with the rows it has.
+    func testRowsSelectOnlyTheirRuns() throws {
+        let dir = NSTemporaryDirectory() + "rows-\(getpid())-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let twoRows = spec + """
+
+          - id: other
+            models: {student: mobilenet-mini}
+            runs: {baseline: {method: baseline}}
+        """
+        try twoRows.write(toFile: dir + "/table99.yaml", atomically: true, encoding: .utf8)
+        let runner = try TableRunner(spec: try TableSpec.load(dir + "/table99.yaml"), scale: .ci, cache: RunCache(root: dir + "/runs"),
+                                     outputDirectory: dir + "/out", data: try DataCatalog())
+        XCTAssertEqual(try runner.configs().count, 4)
+        let other = try runner.configs(rows: ["other"])
+        XCTAssertEqual(other.count, 2)
+        XCTAssertEqual(Set(other.map(\.model)), ["mobilenet-mini"])
+        XCTAssertThrowsError(try runner.trainRows(["r", "nope"])) {
+            XCTAssertTrue("\($0)".contains("no row nope") && "\($0)".contains("r, other"), "\($0)")
+        }
+    }
 }
 
 /// A thread-safe counter.
