@@ -80,10 +80,15 @@ public enum ConvBackend: String, CaseIterable, Sendable {
     /// (family 25 model 1, Zen 3) loaded by two training processes, 2026-12-07: oneDNN won
     /// direct3x3 1.8-2.2x, gemm3x3 1.1-1.5x, strided 1.1-1.2x, grouped 1.5-1.8x, depthwise3x3
     /// 1.8-2.4x, depthwiseChannelsLast 1.6-7.9x; it lost stem 0.3-1.0x (patches 0.3-0.5x),
-    /// pointwise 0.7-1.1x, pointwiseStrided 0.75-1.0x, depthwiseLarge 0.77-0.83x. Nobody has
-    /// measured avx512 and baseline hosts yet: native there.
+    /// pointwise 0.7-1.1x, pointwiseStrided 0.75-1.0x, depthwiseLarge 0.77-0.83x.
+    /// avx512, the same bench on an Intel Xeon with AVX-512 (family 6 model 207) loaded by three
+    /// training processes, 2026-12-07: the same split. oneDNN won direct3x3 1.2-1.8x, gemm3x3
+    /// 2.2x, strided 1.5x, grouped 2.3x, depthwise3x3 2.2-2.8x, depthwiseChannelsLast 1.5-3.4x;
+    /// it lost stem 0.6-0.8x (patches 0.3x), pointwise 0.3-0.8x, depthwiseLarge 0.7-0.8x and
+    /// tied pointwiseStrided (1.02). Nobody has measured a baseline (no AVX2) host: native there.
     static let table: [String: [ShapeClass: ConvBackend]] = [
         "avx2": [.direct3x3: .dnnl, .gemm3x3: .dnnl, .strided: .dnnl, .grouped: .dnnl, .depthwise3x3: .dnnl, .depthwiseChannelsLast: .dnnl],
+        "avx512": [.direct3x3: .dnnl, .gemm3x3: .dnnl, .strided: .dnnl, .grouped: .dnnl, .depthwise3x3: .dnnl, .depthwiseChannelsLast: .dnnl],
     ]
 
     /// SCALEKD_CONV, read once (an unknown value stops the process, exit status 2).
