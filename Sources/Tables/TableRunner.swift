@@ -117,7 +117,41 @@ public final class TableRunner {
     /// fine-tune from, are looked at again every few seconds (a worker that dies releases its
     /// lock, and its run is taken over).
     public func trainAvailable() throws {
-        try cache.trainAll(try configs(), data: data, teachers: teachers)
+        try train(try configs())
+    }
+
+    /// Trains what the cache lacks of `configs`, then keeps the final weights later steps read.
+    private func train(_ configs: [RunConfig]) throws {
+        try cache.trainAll(configs, data: data, teachers: teachers)
+        try keepNeededWeights()
+    }
+
+    /// The runs whose final weights a later step reads: the run a fine-tuning run starts
+    /// from, and the two models of a distance figure (seed 0).
+    func configsWithNeededWeights() throws -> [RunConfig] {
+        var out: [RunConfig] = []
+        for row in spec.rows {
+            for column in columnOrder(row) {
+                guard let from = row.runs?[column]?.initFrom else { continue }
+                for seed in 0..<seeds { out.append(try config(row: row, column: from, seed: seed)) }
+            }
+        }
+        for figure in spec.figures ?? [] where figure.kind == FigureSpec.distanceScatter {
+            guard let column = figure.column else { continue }
+            for id in [figure.without, figure.with].compactMap({ $0 }) {
+                if let row = spec.rows.first(where: { $0.id == id }) { out.append(try config(row: row, column: column, seed: 0)) }
+            }
+        }
+        return out
+    }
+
+    /// Copies the needed final weights of finished runs into the results store
+    /// (results/weights/, committed with the records), so that another machine, which has the
+    /// records but not this run cache, can still fine-tune from them or measure the figure.
+    func keepNeededWeights() throws {
+        for config in try configsWithNeededWeights() where try cache.keepWeights(config) {
+            print("kept the final weights of run \(config.key) (\(config.model)) in results/weights/: commit them with its record")
+        }
     }
 
     /// Trains the runs of one shard that the cache and the results store lack (no outputs:
@@ -126,7 +160,7 @@ public final class TableRunner {
     @discardableResult
     public func trainShard(_ shard: Shard) throws -> Int {
         let mine = shard.select(try configs())
-        try cache.trainAll(mine, data: data, teachers: teachers)
+        try train(mine)
         return mine.count
     }
 
@@ -140,7 +174,7 @@ public final class TableRunner {
             throw InputError("table \(spec.table) has no row \(unknown.joined(separator: ", ")) (its rows: \(known.joined(separator: ", ")))")
         }
         let mine = try configs(rows: Set(ids))
-        try cache.trainAll(mine, data: data, teachers: teachers)
+        try train(mine)
         return mine.count
     }
 
@@ -267,8 +301,8 @@ public final class TableRunner {
                     throw SpecError(file: "table \(spec.table)", line: nil, message: "figure \(figure.id): row \(row.id) is not a distilled run")
                 }
                 // The checkpoint holds `trainable` (student + projectors) under the names it was saved with.
-                let path = cache.directory(for: config) + "/checkpoint.h5"
-                try StateIO.load(try Checkpoint.load(from: path).parameters, into: distiller.trainable.namedTensors(), path: path)
+                let (parameters, path) = try cache.finalWeights(key: config.key)
+                try StateIO.load(parameters, into: distiller.trainable.namedTensors(), path: path)
                 let m = DistanceMeasurement.measure(distiller, on: data.testSet(config.split), samples: figure.samples ?? 1600)
                 let label = spec.columns.filter { $0.kind == .label }.compactMap { row.labels?[$0.id] }.last ?? row.id
                 measured.append(.init(name: "\(prefix): \(label)", runKey: config.key, spatial: m.spatial, frequency: m.frequency,

@@ -78,6 +78,43 @@ public struct RunCache {
     }
 }
 
+extension RunCache {
+    /// Where a finished run's final weights are read from: its checkpoint in the run cache,
+    /// else the parameters-only copy the results store keeps for runs that later steps need
+    /// (results/weights/<key>.h5: a fine-tuning run's start, Figure 6's models), which a
+    /// fresh machine has from git. nil: neither.
+    public func weightsPath(key: String) -> String? {
+        let local = "\(root)/\(key)/checkpoint.h5"
+        if FileManager.default.fileExists(atPath: local) { return local }
+        return store.map { "\($0)/weights/\(key).h5" }.flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
+    }
+
+    /// The finished run's final weights, or an error naming the run and the fix.
+    public func finalWeights(key: String) throws -> (parameters: [String: NamedArray], path: String) {
+        guard let path = weightsPath(key: key) else {
+            throw InputError("the weights of run \(key) are not on this machine: its record (results/\(key).json) is, but "
+                + "its checkpoint stayed in the run cache of the machine that trained it and results/weights/\(key).h5 "
+                + "does not exist; delete results/\(key).json to train the run again here")
+        }
+        return (try Checkpoint.load(from: path).parameters, path)
+    }
+
+    /// Copies a finished run's final parameters (no optimizer state) into the results store,
+    /// to be committed, when a later step needs them and the store lacks them (not at ci
+    /// scale, whose runs are never recorded). Returns whether it wrote a copy.
+    @discardableResult
+    public func keepWeights(_ config: RunConfig) throws -> Bool {
+        guard let store, config.scale != .ci, result(for: config) != nil else { return false }
+        let kept = "\(store)/weights/\(config.key).h5", local = "\(directory(for: config))/checkpoint.h5"
+        let fm = FileManager.default
+        guard !fm.fileExists(atPath: kept), fm.fileExists(atPath: local) else { return false }
+        let ck = try Checkpoint.load(from: local)
+        try fm.createDirectory(atPath: store + "/weights", withIntermediateDirectories: true)
+        try Checkpoint(parameters: ck.parameters, epoch: ck.epoch, step: ck.step, configJSON: ck.configJSON).save(to: kept)
+        return true
+    }
+}
+
 /// One run in the results store: what was trained and what it measured.
 public struct RunRecord: Codable {
     public var config: RunConfig

@@ -15,8 +15,7 @@ extension RunCache {
             let objective = try makeObjective(for: config) { try teachers.teacher($0) }
             if let key = config.initFrom {
                 // Fine-tuning: the student starts from another run's final weights.
-                let path = "\(root)/\(key)/checkpoint.h5"
-                let params = try Checkpoint.load(from: path).parameters
+                let (params, path) = try finalWeights(key: key)
                 let stripped = Dictionary(uniqueKeysWithValues: params.map {
                     ($0.key.hasPrefix("student.") ? String($0.key.dropFirst(8)) : $0.key, $0.value)
                 })

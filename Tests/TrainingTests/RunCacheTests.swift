@@ -62,6 +62,40 @@ final class RunCacheTests: XCTestCase {
         XCTAssertEqual(skippedTop1.value, 0, "a held run must give no result")
         XCTAssertEqual(try cache.resultOrTrain(config, wait: false) { XCTFail("trained a finished run"); return r }?.top1, 42)
     }
+
+    /// A run whose weights a later step needs keeps a parameters-only copy in the results
+    /// store; another machine (no run cache) reads that copy, and with neither the error
+    /// names the run and the fix.
+    func testNeededWeightsAreKeptInTheStore() throws {
+        let root = NSTemporaryDirectory() + "keepweights-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: root) }
+        try FileManager.default.createDirectory(atPath: root + "/results", withIntermediateDirectories: true)
+        let cache = RunCache(root: root + "/runs", store: root + "/results")
+        let config = RunConfig(model: "tiny", split: DataSplit(train: .student, perClass: 1),
+                               strategy: .traditional, epochs: 1, batchSize: 1, seed: 0, scale: .small)
+        let dir = cache.directory(for: config)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let weights = ["student.w": NamedArray(shape: [2], values: [1, 2])]
+        try Checkpoint(parameters: weights, optimizerState: ["student.w.m": NamedArray(shape: [2], values: [3, 4])],
+                       epoch: 1, step: 1, configJSON: "{}").save(to: dir + "/checkpoint.h5")
+        XCTAssertFalse(try cache.keepWeights(config), "kept the weights of an unfinished run")
+        let r = RunResult(key: config.key, top1: 42, top5: 90, testImages: 1, trainImages: 1, epochs: 1, steps: 1,
+                          wallSeconds: 0, imagesPerSecond: 1, finalLosses: [:])
+        try cache.record(config, r)
+        XCTAssertTrue(try cache.keepWeights(config))
+        XCTAssertFalse(try cache.keepWeights(config), "copied twice")
+        let kept = try Checkpoint.load(from: root + "/results/weights/\(config.key).h5")
+        XCTAssertEqual(kept.parameters, weights)
+        XCTAssertTrue(kept.optimizerState.isEmpty, "the store's copy carries optimizer state")
+
+        try FileManager.default.removeItem(atPath: root + "/runs")  // another machine: records and weights from git only
+        XCTAssertEqual(cache.weightsPath(key: config.key), root + "/results/weights/\(config.key).h5")
+        XCTAssertEqual(try cache.finalWeights(key: config.key).parameters, weights)
+        try FileManager.default.removeItem(atPath: root + "/results/weights")
+        XCTAssertThrowsError(try cache.finalWeights(key: config.key)) {
+            XCTAssertTrue("\($0)".contains("delete results/\(config.key).json"), "\($0)")
+        }
+    }
 }
 
 /// A thread-safe counter for the test above.
