@@ -12,6 +12,9 @@ public struct Batch: Equatable, Sendable {
     public var indices: [Int]
     /// Position of this batch within its epoch.
     public var step: Int
+    /// Files left out of the batch because they did not decode ("path: reason"; image
+    /// folders only, whose policy is to skip and report them).
+    public var skipped: [String] = []
 
     public var count: Int { labels.count }
 }
@@ -100,41 +103,55 @@ public struct EpochPlan: Sendable {
 
 /// Yields an epoch's batches from `startStep` on, prepared on a background thread at
 /// most `prefetch` batches ahead while the caller runs its step. Batches do not depend on
-/// the threading: each is `EpochPlan.batch(at:)`.
+/// the threading: each is a pure function of its step (`EpochPlan.batch(at:)`, or an
+/// image folder's `FolderImages` batch).
 public final class BatchLoader: Sequence, IteratorProtocol {
-    public let plan: EpochPlan
+    /// The in-memory plan the batches come from (nil for batches decoded from files).
+    public let plan: EpochPlan?
+    public let stepCount: Int
     public let startStep: Int
     private let queue: BoundedQueue
     private var nextStep: Int
 
     /// `rows`: only these rows of each batch (a data-parallel process's share; nil: all).
-    public init(dataset: ImageDataset, batchSize: Int, epoch: Int, seed: UInt64, augmentation: Augmentation,
-                shuffle: Bool = true, dropLast: Bool, startStep: Int = 0, rows: Range<Int>? = nil, prefetch: Int = 2) {
+    public convenience init(dataset: ImageDataset, batchSize: Int, epoch: Int, seed: UInt64, augmentation: Augmentation,
+                            shuffle: Bool = true, dropLast: Bool, startStep: Int = 0, rows: Range<Int>? = nil, prefetch: Int = 2) {
         let plan = EpochPlan(dataset: dataset, batchSize: batchSize, epoch: epoch, seed: seed,
                              augmentation: augmentation, shuffle: shuffle, dropLast: dropLast)
-        precondition(startStep >= 0 && startStep <= plan.stepCount, "start step \(startStep) outside 0...\(plan.stepCount)")
+        self.init(plan: plan, stepCount: plan.stepCount, startStep: startStep, prefetch: prefetch,
+                  name: "BatchLoader epoch \(epoch)") { plan.batch(at: $0, rows: rows) }
+    }
+
+    /// Batches `startStep..<stepCount`, each `makeBatch(step)`, made ahead on a thread.
+    public convenience init(stepCount: Int, startStep: Int = 0, prefetch: Int = 2, name: String,
+                            makeBatch: @escaping (Int) -> Batch) {
+        self.init(plan: nil, stepCount: stepCount, startStep: startStep, prefetch: prefetch, name: name, makeBatch: makeBatch)
+    }
+
+    private init(plan: EpochPlan?, stepCount: Int, startStep: Int, prefetch: Int, name: String,
+                 makeBatch: @escaping (Int) -> Batch) {
+        precondition(startStep >= 0 && startStep <= stepCount, "start step \(startStep) outside 0...\(stepCount)")
         self.plan = plan
+        self.stepCount = stepCount
         self.startStep = startStep
         self.nextStep = startStep
         let queue = BoundedQueue(capacity: Swift.max(prefetch, 1))
         self.queue = queue
-        let steps = startStep..<plan.stepCount
-        // The thread holds the plan and queue, not the loader, so dropping the loader stops it.
+        let steps = startStep..<stepCount
+        // The thread holds the batch maker and queue, not the loader, so dropping the loader stops it.
         let thread = Thread {
             for step in steps {
-                guard queue.push(plan.batch(at: step, rows: rows)) else { return }
+                guard queue.push(makeBatch(step)) else { return }
             }
         }
-        thread.name = "BatchLoader epoch \(epoch)"
+        thread.name = name
         thread.start()
     }
 
     deinit { queue.cancel() }
 
-    public var stepCount: Int { plan.stepCount }
-
     public func next() -> Batch? {
-        guard nextStep < plan.stepCount else { return nil }
+        guard nextStep < stepCount else { return nil }
         nextStep += 1
         return queue.pop()
     }

@@ -57,6 +57,22 @@ public struct SHA256: Sendable {
 
     public static func hexDigest(_ text: String) -> String { hexDigest(Array(text.utf8)) }
 
+    /// The digest of a file read in 4 MiB pieces (a paper teacher's weights are ~1 GB).
+    public static func hexDigest(ofFile path: String) throws -> String {
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw DataError.fileNotFound(path: path) }
+        defer { try? handle.close() }
+        var hash = SHA256()
+        while true {
+            let piece: Data
+            do { piece = try handle.read(upToCount: 4 << 20) ?? Data() } catch {
+                throw DataError.unreadable(path: path, reason: error.localizedDescription)
+            }
+            if piece.isEmpty { break }
+            piece.withUnsafeBytes { hash.update($0) }
+        }
+        return hex(hash.finalize())
+    }
+
     public static func hex(_ digest: [UInt8]) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var out = [UInt8]()

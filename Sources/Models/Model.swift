@@ -39,7 +39,15 @@ public protocol TeacherModel: ImageClassifier {
     func forwardLastStage(_ stage3: Tensor) -> Tensor
 }
 
-public enum ModelScale: String, Codable, Sendable { case paper, mini }
+/// paper: the paper's models at 224 px; mini: the small scale's Fashion-MNIST analogs;
+/// smoke: paper architectures a few channels wide at 64 px (SmokePresets), which run a
+/// paper-scale plan end to end in seconds.
+public enum ModelScale: String, Codable, Sendable {
+    case paper, mini, smoke
+
+    /// Whether a paper-scale plan may name the preset (tables/README.md, `paperModels`).
+    public var runsAtPaperScale: Bool { self != .mini }
+}
 
 /// A named configuration of a family, with the published size for paper presets.
 public struct ModelPreset {

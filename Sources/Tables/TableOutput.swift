@@ -43,7 +43,7 @@ public struct TableOutput {
     public func markdown() -> String {
         var lines: [String] = []
         let scaleNote = result.scale == .paper
-            ? "Scale: paper."
+            ? "Scale: paper: the paper's presets on ImageNet in the folder layout, top-1 on val/; each run as configured below (a smoke run's shorter schedule, smaller batch or per-class limit included)."
             : "Scale: \(result.scale). A small-scale analog on Fashion-MNIST with mini models (docs/analog.md), not the paper's ImageNet number; compare directions and gaps, not values."
         if spec.unrecovered == nil { lines.append("> \(scaleNote)"); lines.append("") }
         lines.append("# Table \(spec.table): \(spec.title)")
@@ -200,7 +200,7 @@ public struct TableOutput {
                 let paper = row.paper?[c.id]
                 switch c.kind {
                 case .label:
-                    cells.append(row.labels?[c.id] ?? row.models[c.id] ?? "")
+                    cells.append(row.labels?[c.id] ?? row.models(at: result.scale)[c.id] ?? "")
                 case .paper:
                     cells.append(CellFormat.number(paper))
                 case .strategy:
@@ -216,7 +216,7 @@ public struct TableOutput {
                         if let p = paper, let o = ours, !o.values.isEmpty { cells.append(String(format: "%+.2f", o.mean - p)) } else { cells.append("") }
                     }
                 case .params, .flops:
-                    let cost = CellFormat.modelCost(row.models[c.role ?? "student"])
+                    let cost = CellFormat.modelCost(row.models(at: result.scale)[c.role ?? "student"])
                     cells.append(CellFormat.number(paper))
                     cells.append(cost.map { c.kind == .params ? String(format: "%.3f M", $0.0) : String(format: "%.4f G", $0.1) } ?? "")
                 case .viewed:
@@ -228,10 +228,12 @@ public struct TableOutput {
                     cells.append(CellFormat.number(paper))
                     cells.append(result.cells[row.id]?[c.id].map { CellFormat.cost($0.mean, kind: c.kind) } ?? "not measured")
                 case .teacherTop1:
-                    let name = row.models[c.role ?? "teacher"]
+                    let name = row.models(at: result.scale)[c.role ?? "teacher"]
                     let rec = teacherRecords.first { $0.name == name }
                     cells.append(CellFormat.number(paper))
-                    cells.append(rec.map { String(format: "%.2f", $0.top1) } ?? (result.scale == .ci ? "ci teacher" : "not built"))
+                    // Paper teachers come as weights files: `scalekd eval` measures them.
+                    let missing = [Scale.ci: "ci teacher", .small: "not built", .paper: "not measured"][result.scale]!
+                    cells.append(rec.map { String(format: "%.2f", $0.top1) } ?? missing)
                 }
             }
             lines.append("| " + cells.joined(separator: " | ") + " |")

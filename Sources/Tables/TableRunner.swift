@@ -14,8 +14,15 @@ public final class TableRunner {
     public let seeds: Int
     public let cache: RunCache
     public let outputDirectory: String
-    let data: DataCatalog
-    let teachers: TeacherProvider
+    /// Where the runs' images come from: Fashion-MNIST (ci, small) or ImageNet folders (paper).
+    let data: TrainingData
+    /// Fashion-MNIST at ci and small scale, where dense transfers and distance figures measure.
+    let catalog: DataCatalog?
+    /// The committed or ci-trained teachers (TeacherProvider), or the paper scale's weights files.
+    let teachers: TeacherSource
+    let teacherStore: TeacherStore
+    /// Paper scale: the data, teacher weights, Table 10's recipes and a smoke run's overrides.
+    let paper: PaperScaleInputs?
     let plan: ScalePlan
     /// Times one training step of a run configuration in a child process of its own, for
     /// `step` columns: (timed steps after warm-up) -> (seconds per step, peak RSS in MiB).
@@ -23,12 +30,33 @@ public final class TableRunner {
     public var measureStep: ((RunConfig, Int) throws -> (seconds: Double, peakMiB: Double))?
     var measuredSteps: [String: (seconds: Double, peakMiB: Double)] = [:]
 
-    public init(spec: TableSpec, scale: Scale, seeds: Int? = nil, cache: RunCache = RunCache(),
-                outputDirectory: String = "tables/out", data: DataCatalog, store: TeacherStore = TeacherStore()) throws {
-        // A paper plan is costed by `--dry-run` (PaperPlan); it must never train the mini
-        // models for the paper's epochs. A table with nothing to train or time (a settings
+    /// A runner at ci or small scale, or at paper scale for a table with nothing to train.
+    public convenience init(spec: TableSpec, scale: Scale, seeds: Int? = nil, cache: RunCache = RunCache(),
+                            outputDirectory: String = "tables/out", data: DataCatalog, store: TeacherStore = TeacherStore()) throws {
+        // Paper runs train the paper presets on ImageNet folders (init(spec:paper:)), never the
+        // mini models on Fashion-MNIST. A table with nothing to train or time (a settings
         // table, an unrecovered one) writes its output at any scale.
-        guard scale != .paper || !spec.hasRunsOrSteps else { throw ExperimentError.paperScaleNeedsData }
+        if scale == .paper && spec.hasRunsOrSteps {
+            guard spec.plan[Scale.paper.rawValue] != nil else { throw ExperimentError.paperScaleNeedsData }
+            throw InputError("table \(spec.table) trains at paper scale on ImageNet: give --data <root with train/ and val/> and "
+                + "--teacher-weights <teacher>=<file.safetensors> (`--dry-run` prints its runs and their cost without them)")
+        }
+        try self.init(spec: spec, scale: scale, seeds: seeds, cache: cache, outputDirectory: outputDirectory, data: data,
+                      catalog: data, teachers: TeacherProvider(scale: scale, cache: cache, data: data, store: store),
+                      teacherStore: store, paper: nil)
+    }
+
+    /// A runner of the table's paper plan (PaperPlan): the paper presets with Table 10's
+    /// recipes, trained on `paper.data` from the teachers' weights files.
+    public convenience init(spec: TableSpec, paper: PaperScaleInputs, seeds: Int? = nil, cache: RunCache = RunCache(),
+                            outputDirectory: String = Scale.paper.defaultOutputDirectory) throws {
+        guard spec.plan[Scale.paper.rawValue] != nil || !spec.hasRunsOrSteps else { throw ExperimentError.paperScaleNeedsData }
+        try self.init(spec: spec, scale: .paper, seeds: seeds, cache: cache, outputDirectory: outputDirectory, data: paper.data,
+                      catalog: nil, teachers: paper.teachers, teacherStore: TeacherStore(), paper: paper)
+    }
+
+    private init(spec: TableSpec, scale: Scale, seeds: Int?, cache: RunCache, outputDirectory: String, data: TrainingData,
+                 catalog: DataCatalog?, teachers: TeacherSource, teacherStore: TeacherStore, paper: PaperScaleInputs?) throws {
         // A table that neither trains nor measures (a settings table, an unrecovered one) needs no plan.
         guard let plan = spec.plan[scale.rawValue] ?? (spec.hasRunsOrSteps ? nil : ScalePlan(epochs: 1, seeds: 1)) else {
             throw SpecError(file: "table \(spec.table)", line: nil, message: "no plan for scale '\(scale)'")
@@ -40,14 +68,18 @@ public final class TableRunner {
         self.cache = cache
         self.outputDirectory = outputDirectory
         self.data = data
-        teachers = TeacherProvider(scale: scale, cache: cache, data: data, store: store)
+        self.catalog = catalog
+        self.teachers = teachers
+        self.teacherStore = teacherStore
+        self.paper = paper
     }
 
     /// The teachers manifest, read once per runner (config() runs per row, column and seed).
-    private lazy var teacherRecordsResult = Result { try teachers.store.records() }
+    private lazy var teacherRecordsResult = Result { try teacherStore.records() }
     var teacherRecords: [TeacherRecord] { get throws { try teacherRecordsResult.get() } }
     /// The run config of one (row, column, seed).
     public func config(row: RowSpec, column: String, seed: Int) throws -> RunConfig {
+        if let paper { return try paperConfig(row: row, column: column, seed: seed, paper) }
         let run = row.runs![column]!
         guard var strategy = TrainingStrategy.named(run.strategy ?? plan.strategy ?? "advanced") else {
             throw SpecError(file: "table \(spec.table)", line: nil, message: "unknown strategy in row \(row.id)")
@@ -82,8 +114,27 @@ public final class TableRunner {
         return RunConfig(model: student, split: split, strategy: strategy, epochs: epochs,
                          batchSize: plan.batchSize ?? 64, seed: UInt64(seed),
                          method: isBaseline ? nil : method, teacher: distilled,
-                         teacherWeights: try distilled.flatMap { try teachers.store.weightsID($0, scale: scale, records: teacherRecords) },
+                         teacherWeights: try distilled.flatMap { try teacherStore.weightsID($0, scale: scale, records: teacherRecords) },
                          initFrom: initKey, scale: scale)
+    }
+
+    /// A paper-scale run: the cell's paper presets and recipe (PaperPlan.run), on the
+    /// student's crops of the given ImageNet copy, its teacher named by its weights' SHA-256.
+    func paperConfig(row: RowSpec, column: String, seed: Int, _ paper: PaperScaleInputs) throws -> RunConfig {
+        let run = try PaperPlan.run(row: row, column: column, of: spec, recipes: paper.recipes)
+        let student = Zoo.preset(named: run.student)!  // PaperPlan.run checked it
+        let split = paper.data.split(imageSize: student.inputSize, interpolation: .timmDefault(forFamily: student.family),
+                                     limitPerClass: paper.limitPerClass)
+        // PaperPlan.run gives a teacher exactly when the method distils.
+        let method = try run.teacher.map { teacher in
+            try TeacherSettings.committed().resolved(MethodConfig(name: MethodKind(rawValue: run.method)!, options: run.options ?? .init(),
+                                                                  flags: run.flags ?? .init()),
+                                                     teacher: teacher, student: run.student)
+        }
+        return RunConfig(model: run.student, split: split, strategy: try run.recipe.trainingStrategy(run.strategy),
+                         epochs: paper.epochs ?? run.epochs, batchSize: paper.batchSize ?? run.recipe.globalBatch, seed: UInt64(seed),
+                         method: method, teacher: run.teacher,
+                         teacherWeights: try run.teacher.map { try paper.teachers.sha256(of: $0) }, scale: .paper)
     }
 
     /// Every run of the table at this scale, in dependency order (a run that fine-tunes
@@ -98,6 +149,11 @@ public final class TableRunner {
                     if seen.insert(c.key).inserted { out.append(c) }
                 }
             }
+        }
+        if paper != nil {
+            // Each teacher's weights load (every tensor's name and shape checked) before any run
+            // trains, not when its first distillation starts after days of baselines.
+            for name in Set(out.compactMap(\.teacher)).sorted() { _ = try teachers.teacher(name) }
         }
         return out
     }
@@ -243,11 +299,13 @@ public final class TableRunner {
                     code[p.map { "\($0.gitCommit)\($0.gitDirty ? "+changes" : "") (engine v\($0.engineVersion))" } ?? "no provenance", default: []].insert(config.key)
                 }
             }
-            let dense = try DenseCells.cells(spec: spec, row: row, scale: scale, seeds: seeds, cache: cache, data: data) {
-                try self.config(row: row, column: $0, seed: $1)
+            if let catalog {
+                let dense = try DenseCells.cells(spec: spec, row: row, scale: scale, seeds: seeds, cache: cache, data: catalog) {
+                    try self.config(row: row, column: $0, seed: $1)
+                }
+                for (column, values) in dense.cells { cells[row.id, default: [:]][column] = values }
+                denseLines += dense.lines
             }
-            for (column, values) in dense.cells { cells[row.id, default: [:]][column] = values }
-            denseLines += dense.lines
             try measureCosts(row: row, into: &cells, configured: &configured)
             for col in spec.columns where col.kind == .viewed {
                 guard let column = col.role, row.runs?[column] != nil else { continue }
@@ -257,7 +315,7 @@ public final class TableRunner {
             // Operands of formulas: the row's cells, and its models' params/flops (the same for every seed).
             var operands = cells[row.id] ?? [:]
             for col in spec.columns where col.kind == .params || col.kind == .flops {
-                if let cost = CellFormat.modelCost(row.models[col.role ?? "student"]) {
+                if let cost = CellFormat.modelCost(row.models(at: scale)[col.role ?? "student"]) {
                     operands[col.id] = CellValues(values: Array(repeating: col.kind == .params ? cost.0 : cost.1, count: seeds))
                 }
             }
@@ -281,7 +339,7 @@ public final class TableRunner {
         // Figures measured on the trained models (Figure 6) need the runs and teachers, so the
         // runner measures them; TableOutput draws them from the data written here.
         try writeDistanceFigures()
-        let shownTeachers = spec.columns.contains { $0.kind == .teacherTop1 } ? try teacherRecords : []
+        let shownTeachers = spec.columns.contains { $0.kind == .teacherTop1 } && scale != .paper ? try teacherRecords : []
         try TableOutput(spec: spec, result: result, directory: outputDirectory, teacherRecords: shownTeachers, runs: cache).write()
         return result
     }
@@ -291,6 +349,10 @@ public final class TableRunner {
     func writeDistanceFigures() throws {
         let stem = String(format: "table%02d", spec.table)
         for figure in spec.figures ?? [] where figure.kind == FigureSpec.distanceScatter {
+            guard let catalog else {
+                print("== table \(spec.table) figure \(figure.id): measured on Fashion-MNIST at ci and small scale only")
+                continue
+            }
             guard let column = figure.column, let withoutID = figure.without, let withID = figure.with,
                   let withoutRow = spec.rows.first(where: { $0.id == withoutID }),
                   let withRow = spec.rows.first(where: { $0.id == withID }) else { continue }
@@ -303,7 +365,7 @@ public final class TableRunner {
                 // The checkpoint holds `trainable` (student + projectors) under the names it was saved with.
                 let (parameters, path) = try cache.finalWeights(key: config.key)
                 try StateIO.load(parameters, into: distiller.trainable.namedTensors(), path: path)
-                let m = DistanceMeasurement.measure(distiller, on: data.testSet(config.split), samples: figure.samples ?? 1600)
+                let m = DistanceMeasurement.measure(distiller, on: catalog.testSet(config.split), samples: figure.samples ?? 1600)
                 let label = spec.columns.filter { $0.kind == .label }.compactMap { row.labels?[$0.id] }.last ?? row.id
                 measured.append(.init(name: "\(prefix): \(label)", runKey: config.key, spatial: m.spatial, frequency: m.frequency,
                                       count: m.count, dimension: m.dimension))
@@ -332,7 +394,7 @@ public final class TableRunner {
                 measuredSteps[config.key] = measured
             }
             // The trainer drops the last partial batch (EpochPlan dropLast).
-            let steps = Double(data.trainSet(config.split).count / config.batchSize)
+            let steps = Double(try data.imageSets(for: config.split).train.trainingSteps(batchSize: config.batchSize))
             cells[row.id, default: [:]][step.id] = CellValues(values: [measured.seconds])
             for col in spec.columns where col.role == step.id {
                 if col.kind == .peakMemory { cells[row.id, default: [:]][col.id] = CellValues(values: [measured.peakMiB]) }
@@ -345,7 +407,7 @@ public final class TableRunner {
     /// initialised from (pre-training before fine-tuning).
     func viewedSamples(row: RowSpec, column: String, seed: Int) throws -> Double {
         let config = try config(row: row, column: column, seed: seed)
-        let own = Double(data.trainSet(config.split).count * config.epochs)
+        let own = Double(try data.imageSets(for: config.split).train.count * config.epochs)
         guard let from = row.runs![column]!.initFrom else { return own }
         return own + (try viewedSamples(row: row, column: from, seed: seed))
     }

@@ -79,6 +79,9 @@ public struct RowSpec: Codable {
     public var paperModels: [String: String]?
     /// Runs by column id.
     public var runs: [String: RunSpec]?
+
+    /// The row's models by role at a scale: the paper presets at paper scale, else the minis.
+    public func models(at scale: Scale) -> [String: String] { scale == .paper ? paperModels ?? [:] : models }
 }
 
 /// A run as a table declares it; unspecified fields come from the scale's plan.

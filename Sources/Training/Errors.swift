@@ -1,5 +1,12 @@
 import Foundation
 
+/// A bad value given to the suite (a CLI flag or a spec value), found before any work.
+public struct InputError: Error, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
 public enum ExperimentError: Error, CustomStringConvertible {
     case unknownScale(String)
     case paperScaleNeedsData
@@ -10,7 +17,7 @@ public enum ExperimentError: Error, CustomStringConvertible {
         switch self {
         case .unknownScale(let s): return "unknown scale '\(s)' (use ci, small or paper)"
         case .paperScaleNeedsData:
-            return "paper-scale training is not implemented yet (it needs ImageNet in the folder layout and paper-size teacher weights); `scalekd run tableN --scale paper --dry-run` prints a table's paper runs and their cost here, and `scalekd eval` / `scalekd export` work at paper scale (README, At paper scale)"
+            return "no paper-scale plan here: paper-scale training runs a table's paper plan (its `plan: paper` and each row's `paperModels`, tables/README.md; tables 2, 3, 7 and 9 have one) with `scalekd run tableN --scale paper --data <ImageNet root with train/ and val/> --teacher-weights <teacher>=<file.safetensors>` (`--dry-run` prints its runs and their cost); `scalekd train` and `distill` run at ci and small scale, and `scalekd eval` / `scalekd export` take any preset (README, At paper scale)"
         case let .teacherMissing(name, how): return "no pre-trained teacher '\(name)': \(how)"
         case .notATeacher(let n): return "'\(n)' cannot be a teacher (it has no forwardLastStage)"
         }
@@ -23,6 +30,7 @@ public enum TrainingError: Error, CustomStringConvertible {
     case checkpointMismatch(path: String, detail: String)
     case noSteps(detail: String)
     case incomparableCheckpoints(detail: String)
+    case emptyBatch(step: Int, skipped: [String])
 
     public var description: String {
         switch self {
@@ -36,6 +44,8 @@ public enum TrainingError: Error, CustomStringConvertible {
             return "this run would take no training step (\(detail)); the last partial batch is dropped, so the batch must not exceed the training images"
         case let .incomparableCheckpoints(detail):
             return "the checkpoints are not of one model and step: \(detail)"
+        case let .emptyBatch(step, skipped):
+            return "training stopped at step \(step): no image of its batch decodes (\(skipped.prefix(3).joined(separator: "; "))\(skipped.count > 3 ? "; ..." : "")); check the copy of the dataset"
         }
     }
 }

@@ -62,6 +62,9 @@ extension RunConfig {
     /// spec's own, resolved), per stage as stage 3 / stage 4.
     public var configuredSummary: String {
         var parts = ["\(strategy.name), \(epochs) epochs, lr \(String(format: "%g", strategy.learningRate))"]
+        if let folders = split.folders {  // paper scale: the global batch, and a smoke run's limit
+            parts[0] += ", \(strategy.optimizer.rawValue), batch \(batchSize)" + (folders.limitPerClass.map { ", first \($0) images per class" } ?? "")
+        }
         guard let m = method, m.name != .baseline else { return parts.joined(separator: "; ") }
         guard m.name == .scalekd else { return (parts + [m.name.rawValue]).joined(separator: "; ") }
         let o = ScaleKDOptions(m)

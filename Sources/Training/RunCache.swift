@@ -100,11 +100,13 @@ extension RunCache {
     }
 
     /// Copies a finished run's final parameters (no optimizer state) into the results store,
-    /// to be committed, when a later step needs them and the store lacks them (not at ci
-    /// scale, whose runs are never recorded). Returns whether it wrote a copy.
+    /// to be committed, when a later step needs them and the store lacks them. Small scale
+    /// only: ci runs are never recorded, and paper-size weights (100 MB and up) do not belong
+    /// in git (a paper campaign shares its run cache: README, On a cluster). Returns whether
+    /// it wrote a copy.
     @discardableResult
     public func keepWeights(_ config: RunConfig) throws -> Bool {
-        guard let store, config.scale != .ci, result(for: config) != nil else { return false }
+        guard let store, config.scale == .small, result(for: config) != nil else { return false }
         let kept = "\(store)/weights/\(config.key).h5", local = "\(directory(for: config))/checkpoint.h5"
         let fm = FileManager.default
         guard !fm.fileExists(atPath: kept), fm.fileExists(atPath: local) else { return false }

@@ -3,13 +3,6 @@ import Distill
 import Foundation
 import Models
 
-/// A bad value given to the suite (a CLI flag or a spec value), found before any work.
-public struct InputError: Error, CustomStringConvertible {
-    public let message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
-}
-
 /// What `scalekd train` and `scalekd distill` ask for, checked in full before anything
 /// trains: a typo gives an error naming the choices, never a run of the defaults.
 public struct RunRequest {

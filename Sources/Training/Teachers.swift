@@ -104,8 +104,16 @@ public struct TeacherStore {
     /// teacher is loaded (the committed store and ci's quick teachers both use it). Without a
     /// checkpoint its weights stay at their initialisation (cost measurements: Table 15).
     public static func frozenTeacher(_ name: String, checkpoint path: String?) throws -> TeacherModel {
+        try frozenTeacher(name) { teacher in
+            if let path { try StateIO.load(try Checkpoint.load(from: path).parameters, into: teacher.namedTensors(), path: path) }
+        }
+    }
+
+    /// A teacher preset with weights put in by `loadWeights` (paper scale: a timm file),
+    /// frozen and in eval mode.
+    public static func frozenTeacher(_ name: String, loadWeights: (TeacherModel) throws -> Void) throws -> TeacherModel {
         guard let teacher = try buildModel(name, seed: 0) as? TeacherModel else { throw ExperimentError.notATeacher(name) }
-        if let path { try StateIO.load(try Checkpoint.load(from: path).parameters, into: teacher.namedTensors(), path: path) }
+        try loadWeights(teacher)
         teacher.freeze()
         teacher.setTraining(false)
         return teacher

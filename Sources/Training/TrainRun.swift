@@ -9,7 +9,7 @@ extension RunCache {
     /// In a data-parallel world (config.worldSize = its size) rank 0 holds the lock and tells
     /// the other ranks whether the run is to be trained (not when it found it finished,
     /// perhaps after waiting for another process); they train beside it and return nil.
-    public func train(_ config: RunConfig, data: DataCatalog, teachers: TeacherSource, wait: Bool = true,
+    public func train(_ config: RunConfig, data: TrainingData, teachers: TeacherSource, wait: Bool = true,
                       checkpointSeconds: Double = 60, dataParallel: DataParallel = .single) throws -> RunResult? {
         func trainer() throws -> Trainer {
             let objective = try makeObjective(for: config) { try teachers.teacher($0) }
@@ -21,9 +21,9 @@ extension RunCache {
                 })
                 try StateIO.load(stripped, into: objective.student.namedTensors(), path: path)
             }
+            let sets = try data.imageSets(for: config.split)
             let trainer = Trainer(config: config, runDirectory: directory(for: config), objective: objective,
-                                  trainSet: data.trainSet(config.split), validationSet: data.validationSet(config.split),
-                                  testSet: data.testSet(config.split))
+                                  trainSet: sets.train, validationSet: sets.validation, testSet: sets.test)
             trainer.checkpointSeconds = checkpointSeconds
             trainer.dataParallel = dataParallel
             return trainer
@@ -50,7 +50,7 @@ extension RunCache {
     /// over runs whose teacher is not pre-trained; a run that fine-tunes from another waits
     /// for it. Returns once every run is finished or cannot start; held runs are looked at
     /// again every few seconds (a process that dies releases its lock, and its run is taken over).
-    public func trainAll(_ configs: [RunConfig], data: DataCatalog, teachers: TeacherSource) throws {
+    public func trainAll(_ configs: [RunConfig], data: TrainingData, teachers: TeacherSource) throws {
         var blocked = Set<String>()
         while true {
             var progressed = false, waiting = false

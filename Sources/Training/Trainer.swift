@@ -27,9 +27,10 @@ public final class Trainer {
     public let config: RunConfig
     public let runDirectory: String
     public let objective: TrainingObjective
-    public let trainSet: ImageDataset
-    public let validationSet: ImageDataset
-    public let testSet: ImageDataset
+    /// Fashion-MNIST in memory (ci, small) or an ImageNet-layout folder (paper): ImageSource.
+    public let trainSet: any ImageSource
+    public let validationSet: any ImageSource
+    public let testSet: any ImageSource
     public var checkpointSeconds: Double = 60
     public var progressSeconds: Double = 5
     public var log: (String) -> Void = { print($0); fflush(stdout) }
@@ -44,7 +45,7 @@ public final class Trainer {
     public var logPath: String { runDirectory + "/log.jsonl" }
 
     public init(config: RunConfig, runDirectory: String, objective: TrainingObjective,
-                trainSet: ImageDataset, validationSet: ImageDataset, testSet: ImageDataset) {
+                trainSet: any ImageSource, validationSet: any ImageSource, testSet: any ImageSource) {
         self.config = config
         self.runDirectory = runDirectory
         self.objective = objective
@@ -108,8 +109,7 @@ public final class Trainer {
            let done = try? JSONDecoder().decode(RunResult.self, from: data) { return done }
         let optimizer = makeOptimizer()
         let state = objective.trainable.namedTensors()
-        let stepsPerEpoch = EpochPlan(dataset: trainSet, batchSize: config.batchSize, epoch: 0, seed: config.seed,
-                                      augmentation: .none, dropLast: true).stepCount
+        let stepsPerEpoch = trainSet.trainingSteps(batchSize: config.batchSize)
         stepsPerEpochCache = stepsPerEpoch
         guard stepsPerEpoch > 0, config.epochs > 0 else {
             throw TrainingError.noSteps(detail: "\(trainSet.count) training images, batch \(config.batchSize), \(config.epochs) epochs")
@@ -147,21 +147,28 @@ public final class Trainer {
         var logRate = RateMeter(), progressRate = RateMeter()
         var finalTest: (top1: Double, top5: Double)? = nil
         var lastLosses: [String: Double] = [:]
+        // Image folders leave out files that do not decode: each is named once, when first met.
+        var skippedFiles = Set<String>()
+        func reportSkipped(_ file: String) { if skippedFiles.insert(file).inserted { log("skipped unreadable image \(file)") } }
+        func evaluate(_ set: any ImageSource) -> (top1: Double, top5: Double) {
+            Trainer.evaluate(objective.student, on: set, onSkipped: reportSkipped)
+        }
         let rows = dataParallel.rows(ofBatch: config.batchSize)
         objective.trainable.setTraining(true)
         while globalStep < totalSteps {
             let epoch = globalStep / stepsPerEpoch, inEpoch = globalStep % stepsPerEpoch
-            let loader = BatchLoader(dataset: trainSet, batchSize: config.batchSize, epoch: epoch, seed: config.seed,
-                                     augmentation: config.strategy.augmentation, dropLast: true, startStep: inEpoch,
-                                     rows: rows)
+            let loader = trainSet.trainingBatches(batchSize: config.batchSize, epoch: epoch, seed: config.seed,
+                                                  augmentation: config.strategy.augmentation, startStep: inEpoch, rows: rows)
             for batch in loader {
+                batch.skipped.forEach(reportSkipped)
                 // Drop path and dropout draw from streams of (seed, step): a resumed run
                 // draws the same masks as an uninterrupted one.
                 for layer in stochastic {
                     layer.restartStream(seed: config.seed, step: globalStep, rows: BatchRows(rows, of: config.batchSize))
                 }
                 let n = batch.count  // this process's rows of the global batch
-                let images = Tensor(shape: [n, 1, trainSet.size, trainSet.size], values: batch.images)
+                guard n > 0 else { throw TrainingError.emptyBatch(step: globalStep, skipped: batch.skipped) }
+                let images = Tensor(shape: [n, trainSet.channels, trainSet.size, trainSet.size], values: batch.images)
                 let soft = batch.softLabels.map { Tensor(shape: [n, trainSet.classCount], values: $0) }
                 optimizer.zeroGradients()
                 let terms = objective.losses(images: images, labels: batch.labels, softLabels: soft)
@@ -205,9 +212,9 @@ public final class Trainer {
                 let endOfEpoch = globalStep % stepsPerEpoch == 0
                 if writes, endOfEpoch, evaluated.contains(globalStep / stepsPerEpoch) {
                     var e = EpochEvaluation(epoch: globalStep / stepsPerEpoch,
-                                            validationTop1: Trainer.evaluate(objective.student, on: validationSet).top1)
+                                            validationTop1: evaluate(validationSet).top1)
                     if globalStep == totalSteps {
-                        let t = Trainer.evaluate(objective.student, on: testSet)
+                        let t = evaluate(testSet)
                         finalTest = t
                         e.testTop1 = t.top1
                     }
@@ -230,15 +237,16 @@ public final class Trainer {
             }
         }
         guard writes else { return nil }
+        if !skippedFiles.isEmpty { log("[\(config.model)] unreadable images left out of training and evaluation: \(skippedFiles.count) (named above)") }
         let wall = previousWall + Date().timeIntervalSince(started)
         // The last epoch's test pass, unless the run was resumed after it.
-        let (top1, top5) = finalTest ?? Trainer.evaluate(objective.student, on: testSet)
+        let (top1, top5) = finalTest ?? evaluate(testSet)
         var result = RunResult(key: config.key, top1: top1, top5: top5, testImages: testSet.count, trainImages: trainSet.count,
                                epochs: config.epochs, steps: globalStep, wallSeconds: wall,
                                imagesPerSecond: Double(imagesThisProcess) / max(Date().timeIntervalSince(started), 1e-9),
                                finalLosses: lastLosses)
         result.validationTop1 = curve.last(where: { $0.epoch == config.epochs })?.validationTop1
-            ?? Trainer.evaluate(objective.student, on: validationSet).top1
+            ?? evaluate(validationSet).top1
         result.curve = curve
         result.provenance = Provenance.current()
         let enc = JSONEncoder()
@@ -289,19 +297,21 @@ public final class Trainer {
     }
 
     /// Top-1 and top-5 (%) on the test split, in evaluation mode.
-    public func evaluate(batchSize: Int = 500) -> (Double, Double) {
+    public func evaluate(batchSize: Int? = nil) -> (Double, Double) {
         Trainer.evaluate(objective.student, on: testSet, batchSize: batchSize)
     }
 
-    public static func evaluate(_ model: ImageClassifier, on data: ImageDataset, batchSize: Int = 500) -> (top1: Double, top5: Double) {
+    /// Top-1 and top-5 (%) over the images that decode (every image of an in-memory set);
+    /// `onSkipped` hears of each file an image folder leaves out.
+    public static func evaluate(_ model: ImageClassifier, on data: any ImageSource, batchSize: Int? = nil,
+                                onSkipped: (String) -> Void = { _ in }) -> (top1: Double, top5: Double) {
         model.setTraining(false)
         defer { model.setTraining(true) }
-        var hit1 = 0, hit5 = 0
-        let plan = EpochPlan(dataset: data, batchSize: batchSize, epoch: 0, seed: 0, augmentation: .none,
-                             shuffle: false, dropLast: false)
-        for step in 0..<plan.stepCount {
-            let b = plan.batch(at: step)
-            let logits = withoutGrad { model(Tensor(shape: [b.count, 1, data.size, data.size], values: b.images)) }
+        var hit1 = 0, hit5 = 0, seen = 0
+        for b in data.evaluationBatches(batchSize: batchSize ?? data.evaluationBatchSize) {
+            b.skipped.forEach(onSkipped)
+            guard b.count > 0 else { continue }
+            let logits = withoutGrad { model(Tensor(shape: [b.count, data.channels, data.size, data.size], values: b.images)) }
             let c = logits.shape[1], p = logits.pointer
             for i in 0..<b.count {
                 let row = (0..<c).map { p[i * c + $0] }
@@ -309,8 +319,9 @@ public final class Trainer {
                 if order[0] == b.labels[i] { hit1 += 1 }
                 if order.prefix(5).contains(b.labels[i]) { hit5 += 1 }
             }
+            seen += b.count
         }
-        return (100 * Double(hit1) / Double(data.count), 100 * Double(hit5) / Double(data.count))
+        return (100 * Double(hit1) / Double(max(seen, 1)), 100 * Double(hit5) / Double(max(seen, 1)))
     }
 }
 

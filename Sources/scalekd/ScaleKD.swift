@@ -167,12 +167,12 @@ struct TeachersCommand: ParsableCommand {
 
 struct ModelsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "models", abstract: "List presets with parameters and FLOPs (multiply-accumulates).")
-    @Option(help: "paper or small/mini.") var scale = "paper"
+    @Option(help: "paper, smoke (paper architectures at 64 px, for trying the paper path) or small/mini.") var scale = "paper"
     @Flag(help: "Measure each mini preset's training throughput (batch 128; about a minute).") var measure = false
 
     func run() throws {
-        let mini = scale != "paper"
-        print(ModelTable.markdown(scale: mini ? .mini : .paper, throughput: measure && mini ? { preset in
+        let mini = scale != "paper" && scale != "smoke"
+        print(ModelTable.markdown(scale: mini ? .mini : ModelScale(rawValue: scale)!, throughput: measure && mini ? { preset in
             FileHandle.standardError.write(Data("measuring \(preset.name)...\n".utf8))
             return Bench.model(preset, repeats: 3)[0].ours
         } : nil))
@@ -201,6 +201,40 @@ struct RunTableCommand: ParsableCommand {
     var dryRun = false
     @Option(help: "Dry run: batch of the timed steps.") var measureBatch = 2
     @Option(help: "Dry run: timed steps per model (after one warm-up).") var measureSteps = 2
+    @Option(help: "Paper scale: the ImageNet root, holding train/ and val/ in the folder layout (<class>/<images>).")
+    var data: String?
+    @Option(help: "Paper scale: each teacher's timm-named weights, <teacher>=<file.safetensors>[,...] (e.g. swin-l=swin_large.safetensors).")
+    var teacherWeights: String?
+    @Option(help: "Paper scale, for smoke runs: epochs of every run instead of its recipe's (enters the run key).")
+    var epochs: Int?
+    @Option(help: "Paper scale, for smoke runs: only the first N images of each class of train/ and val/ (enters the run key).")
+    var limitPerClass: Int?
+    @Option(help: "Paper scale, for smoke runs: the global batch instead of the recipe's per-GPU batch x GPUs; the learning rate stays the recipe's (enters the run key).")
+    var batchSize: Int?
+
+    /// The flags that only paper-scale runs read, as given (also passed on to --jobs workers).
+    var paperArguments: [String] {
+        [("--data", data), ("--teacher-weights", teacherWeights), ("--epochs", epochs.map(String.init)),
+         ("--limit-per-class", limitPerClass.map(String.init)), ("--batch-size", batchSize.map(String.init))]
+            .flatMap { flag, value in value.map { [flag, $0] } ?? [] }
+    }
+
+    /// Paper scale: the ImageNet folders, teacher weights, recipes and overrides of the table's runs.
+    func paperInputs(_ spec: TableSpec) throws -> PaperScaleInputs {
+        // A table without a paper plan is told so before it is asked for data.
+        guard spec.plan[Scale.paper.rawValue] != nil else { throw ExperimentError.paperScaleNeedsData }
+        guard let data else {
+            throw InputError("--scale paper trains on ImageNet: give --data <root with train/ and val/> and --teacher-weights "
+                + "<teacher>=<file.safetensors>[,...]; `--dry-run` prints the runs and their cost without them")
+        }
+        for (flag, value) in [("--epochs", epochs), ("--limit-per-class", limitPerClass), ("--batch-size", batchSize)] {
+            if let value, value < 1 { throw InputError("\(flag) must be at least 1 (got \(value))") }
+        }
+        let folders = try ImageFolderData(root: data)
+        for line in folders.summary { print("data " + line) }
+        return PaperScaleInputs(data: folders, teachers: try TeacherWeightFiles(parsing: teacherWeights ?? ""),
+                                recipes: try PaperRecipes.load(), epochs: epochs, limitPerClass: limitPerClass, batchSize: batchSize)
+    }
 
     func run() throws {
         let scale = try Scale(named: self.scale)
@@ -212,6 +246,9 @@ struct RunTableCommand: ParsableCommand {
         }
         if let jobs, jobs < 1 { throw InputError("--jobs must be at least 1 (got \(jobs))") }
         if let seeds, seeds < 1 { throw InputError("--seeds must be at least 1 (got \(seeds))") }
+        if scale != .paper, let flag = paperArguments.first {
+            throw InputError("\(flag) is for --scale paper (ci and small runs read Fashion-MNIST and the committed teachers)")
+        }
         let spec = try TableSpec.load(table: table)
         // Small-scale runs are small (batch 64 at 32 px): one 1-thread process per core trains
         // more images/s than one process whose ops split over the cores (`scalekd bench --only
@@ -227,8 +264,14 @@ struct RunTableCommand: ParsableCommand {
             setenv("SCALEKD_THREADS", "\(threads)", 1)  // this process trains too (read when the engine starts)
         }
         let out = self.out ?? scale.defaultOutputDirectory
-        let runner = try TableRunner(spec: spec, scale: scale, seeds: seeds, cache: RunCache(root: runs),
-                                     outputDirectory: out, data: try DataCatalog())
+        let paper = scale == .paper && spec.hasRunsOrSteps
+        if paper && slurm {
+            throw InputError("--slurm writes ci and small-scale jobs (2 CPUs, 8 GB each); give paper-scale runs your own job scripts around "
+                + "`scalekd run table\(spec.table) --scale paper --shard i/N` with --data and --teacher-weights")
+        }
+        let runner = paper
+            ? try TableRunner(spec: spec, paper: try paperInputs(spec), seeds: seeds, cache: RunCache(root: runs), outputDirectory: out)
+            : try TableRunner(spec: spec, scale: scale, seeds: seeds, cache: RunCache(root: runs), outputDirectory: out, data: try DataCatalog())
         // Step columns (Table 15) are timed by Bench's child-process jobs, each its own peak RSS.
         runner.measureStep = { config, timedSteps in
             guard let row = try Bench.runInChild(.runStep(config), repeats: timedSteps).first else {
@@ -260,7 +303,7 @@ struct RunTableCommand: ParsableCommand {
             print("wrote slurm/ scripts: \(jobs.shards) tasks of up to \(SlurmJobs.slurmTime(jobs.secondsPerShard)) each; submit with \(submit)")
             return
         }
-        var workerArguments = ["run", table, "--scale", scale.rawValue, "--runs", runs, "--worker"]
+        var workerArguments = ["run", table, "--scale", scale.rawValue, "--runs", runs, "--worker"] + paperArguments
         if let seeds { workerArguments += ["--seeds", "\(seeds)"] }
         let result = try runner.run(jobs: jobs, workerArguments: workerArguments, workerEnvironment: workerEnvironment)
         print(String(format: "table %d at %@ scale: %d claims; outputs in %@", spec.table, scale.rawValue, result.claims.count,
@@ -374,12 +417,6 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Shorter side before the 224 center crop (timm's 224 / crop_pct: 256 for 0.875, 248 for Swin-L's and BEiT-L's 0.9).")
     var resize = 256
 
-    /// timm's default_cfg interpolation: torchvision-style CNN weights are bilinear, the
-    /// transformer, ConvNeXt and Mixer weights bicubic.
-    static func defaultInterpolation(family: String) -> ImageNetTransform.Interpolation {
-        ["resnet", "mobilenet-v1"].contains(family) ? .bilinear : .bicubic
-    }
-
     func run() throws {
         guard resize >= 224 else { throw ValidationError("--resize must be at least the 224 crop (got \(resize))") }
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1 (got \(batchSize))") }
@@ -396,7 +433,7 @@ struct EvalCommand: ParsableCommand {
         }
         let env = EnvironmentReport.current()
         print("\(self.model) from \(weights) | \(env.loopThreads) threads, BLAS \(env.blasKernel)")
-        let filter = interpolation ?? Zoo.preset(named: self.model).map { Self.defaultInterpolation(family: $0.family) } ?? .bilinear
+        let filter = interpolation ?? Zoo.preset(named: self.model).map { .timmDefault(forFamily: $0.family) } ?? .bilinear
         print("transform: resize \(resize) (\(filter.rawValue)), center crop 224, ImageNet mean/std")
         let batches = ImageFolderBatches(folder: folder, transform: .eval(resize: resize, interpolation: filter), policy: strict ? .fail : .skip)
         let r = try FolderEvaluation.run(model, batches: batches, batchSize: batchSize, limit: limit) { line in

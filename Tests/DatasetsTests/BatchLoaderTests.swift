@@ -22,7 +22,7 @@ final class BatchLoaderTests: XCTestCase {
         let batches = Array(loader())
         XCTAssertEqual(batches.count, 7)  // 50 / 8, last batch of 2 kept
         XCTAssertEqual(batches.last?.count, 2)
-        let plan = loader().plan
+        let plan = loader().plan!
         for (step, batch) in batches.enumerated() { XCTAssertEqual(batch, plan.batch(at: step)) }
         XCTAssertEqual(batches[0].images.count, 8 * 32 * 32)
         XCTAssertNil(batches[0].softLabels)

@@ -137,4 +137,32 @@ final class ImageFolderTests: XCTestCase {
             XCTAssertEqual(path, broken.truncated)
         }
     }
+
+    /// A folder as the trainer's image source: a resumed epoch sees the same batches, a
+    /// data-parallel share is those rows of them, broken files are named, and evaluation
+    /// covers every file once in order.
+    func testFolderImagesServeResumableBatches() throws {
+        let broken = try GeneratedImageFolder.write(to: root, perClass: 4)
+        let images = FolderImages(folder: try FolderDataset(root: root), name: "generated", size: 32, evaluationResize: 36,
+                                  interpolation: .bilinear)
+        XCTAssertEqual(images.count, 10)
+        XCTAssertEqual(images.trainingSteps(batchSize: 4), 2)
+        func epoch(from step: Int, rows: Range<Int>? = nil) -> [Batch] {
+            Array(images.trainingBatches(batchSize: 4, epoch: 1, seed: 7, augmentation: .advanced, startStep: step, rows: rows))
+        }
+        let full = epoch(from: 0)
+        XCTAssertEqual(full.count, 2)
+        XCTAssertEqual(epoch(from: 1), Array(full[1...]))
+        let share = epoch(from: 0, rows: 2..<4)[0], whole = full[0]
+        XCTAssertEqual(share.indices, Array(whole.indices.suffix(share.count)))
+        XCTAssertEqual(share.images, Array(whole.images.suffix(share.images.count)))
+        for batch in full {
+            XCTAssertEqual(batch.images.count, batch.count * 3 * 32 * 32)
+            XCTAssertEqual(batch.count + batch.skipped.count, 4)
+        }
+        let evaluation = Array(images.evaluationBatches(batchSize: 4))
+        XCTAssertEqual(evaluation.map(\.step), [0, 1, 2])
+        XCTAssertEqual(evaluation.flatMap(\.indices).count + evaluation.flatMap(\.skipped).count, 10)
+        XCTAssertEqual(Set(evaluation.flatMap(\.skipped).map { String($0.prefix { $0 != ":" }) }), [broken.truncated, broken.notAnImage])
+    }
 }

@@ -28,11 +28,41 @@ final class PaperPlanTests: XCTestCase {
         XCTAssertEqual(vitb14.recipe.assumedFrom, "vit-b16")
     }
 
+    /// Without ImageNet folders and teacher weights a paper plan does not start (and never
+    /// trains the mini models on Fashion-MNIST instead); a table without one says so.
     func testAPaperPlanNeverTrainsTheMiniModels() throws {
         let spec = try TableSpec.load(tablesDirectory + "/table03.yaml")
         XCTAssertThrowsError(try TableRunner(spec: spec, scale: .paper, data: DataCatalog())) {
-            XCTAssertTrue("\($0)".contains("--dry-run"), "\($0)")
+            XCTAssertTrue("\($0)".contains("--data") && "\($0)".contains("--teacher-weights") && "\($0)".contains("--dry-run"), "\($0)")
         }
+        let table1 = try TableSpec.load(tablesDirectory + "/table01.yaml")
+        XCTAssertThrowsError(try TableRunner(spec: table1, scale: .paper, data: DataCatalog())) {
+            XCTAssertTrue("\($0)".contains("no paper-scale plan") && "\($0)".contains("tables 2, 3, 7 and 9"), "\($0)")
+        }
+    }
+
+    /// Table 10's recipes as the trainer runs them: optimizer, rates and schedule from the
+    /// file, regularisation and augmentation from the strategy.
+    func testRecipesBecomeTrainingStrategies() throws {
+        let recipes = try PaperRecipes.load(from: tablesDirectory + "/paper-recipes.yaml")
+        let r50 = try XCTUnwrap(recipes.recipes["resnet50"]?["traditional"]).trainingStrategy("traditional")
+        XCTAssertEqual(r50.optimizer, .sgd)
+        XCTAssertEqual(r50.learningRate, 0.1)
+        XCTAssertEqual(r50.weightDecay, 1e-4)
+        XCTAssertEqual(r50.schedule, .step)
+        XCTAssertEqual(r50.milestonesFraction, [0.3, 0.6, 0.9])
+        XCTAssertEqual(r50.warmupEpochs, 0)
+        XCTAssertNil(r50.augmentation.randAugment)
+        let swinT = try XCTUnwrap(recipes.recipes["swin-t"]?["advanced"]).trainingStrategy("advanced")
+        XCTAssertEqual(swinT.optimizer, .adamw)
+        XCTAssertEqual(swinT.schedule, .cosine)
+        XCTAssertEqual(swinT.warmupEpochs, 20)
+        XCTAssertEqual(swinT.labelSmoothing, 0.1)
+        XCTAssertNotNil(swinT.augmentation.randAugment)
+        XCTAssertEqual(try XCTUnwrap(recipes.recipes["resnet50"]?["advanced"]).trainingStrategy("advanced").optimizer, .lamb)
+        var odd = try XCTUnwrap(recipes.recipes["swin-t"]?["advanced"])
+        odd.schedule = "poly"
+        XCTAssertThrowsError(try odd.trainingStrategy("advanced")) { XCTAssertTrue("\($0)".contains("'poly'"), "\($0)") }
     }
 
     func testTableWithoutPaperPlanSaysWhatToAdd() throws {

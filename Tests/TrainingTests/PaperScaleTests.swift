@@ -83,4 +83,18 @@ final class PaperScaleTests: XCTestCase {
             XCTAssertTrue("\($0)".contains(path) && "\($0)".contains(".safetensors"), "\($0)")
         }
     }
+
+    /// The folder split is a new case of DataSplit: every committed Fashion-MNIST run still
+    /// encodes to the key it was recorded under, so no finished run is trained again.
+    func testCommittedRunKeysAreUnchanged() throws {
+        let results = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("results").path
+        let files = try FileManager.default.contentsOfDirectory(atPath: results).filter { $0.hasSuffix(".json") }
+        XCTAssertFalse(files.isEmpty)
+        for file in files {
+            let record = try XCTUnwrap(RunRecord.load(from: results + "/" + file), file)
+            XCTAssertEqual(record.config.key, record.result.key, file)
+            XCTAssertNil(record.config.split.folders)
+        }
+    }
 }
