@@ -20,8 +20,14 @@ public enum GEMMBackend: String, CaseIterable, Sendable {
     /// OpenBLAS's Haswell kernel from 64x64x64 up (the transformers' projections, e.g.
     /// 4096x256x64 86 vs 73 GFLOP/s; im2col GEMMs; 65536x64x16 54 vs 32) and 0.5-0.7x on
     /// window attention's 16x16x16; 32x32x32 and 8x512x64 were even or worse.
+    /// avx512 (Intel Xeon, family 6 model 207, against OpenBLAS's SkylakeX kernel; `scalekd
+    /// bench --only gemm-backends`, 2 threads, quiet, medians of 3, 2026-12-07): the same split.
+    /// oneDNN 1.14-1.21x on the projections and im2col blocks (8192x256x64, 2048x512x128,
+    /// 64x256x576), 1.61x on 131072x64x16, even on 49x49x32 (0.99), 0.26-0.69x on 16x16x16.
+    /// Whole models with every GEMM on oneDNN: vit-mini-s training 1.07x, swin-mini-t 1.05x.
     static let rules: [String: (minimumWork: Int, minimumSide: Int)] = [
         "avx2": (1 << 16, 16),
+        "avx512": (1 << 16, 16),
     ]
 
     /// SCALEKD_GEMM, read once (an unknown value stops the process, exit status 2).
