@@ -67,6 +67,20 @@ public struct PaperRun: Equatable {
     public var options: MethodOptions? = nil
 }
 
+extension TableSpec {
+    /// The spec's file, as errors name it.
+    public var file: String { String(format: "tables/table%02d.yaml", table) }
+
+    /// The table's paper-scale plan, or an error saying how to add one.
+    public func paperPlan() throws -> ScalePlan {
+        guard let plan = plan[Scale.paper.rawValue] else {
+            throw SpecError(file: file, line: nil, message: "no paper plan: add `plan: paper: {epochs:, seeds:, strategy:}` and each row's "
+                + "`paperModels`, or say in `omitted` why a row does not run at paper scale (tables/README.md)")
+        }
+        return plan
+    }
+}
+
 public enum PaperPlan {
     /// ImageNet-1K's training set.
     public static let trainImages = 1_281_167
@@ -74,9 +88,10 @@ public enum PaperPlan {
     /// The table's paper-scale runs, shared runs merged. Throws when the table has no paper
     /// plan, a row no paper presets, or a student no recipe for its strategy.
     public static func runs(of spec: TableSpec, recipes: PaperRecipes) throws -> [PaperRun] {
+        let plan = try spec.paperPlan()
         var out: [PaperRun] = []
         for row in spec.rows {
-            for column in (row.runs ?? [:]).keys.sorted() {
+            for column in (row.runs ?? [:]).keys.sorted() where !plan.omits(row: row.id, column: column, of: spec) {
                 let candidate = try run(row: row, column: column, of: spec, recipes: recipes)
                 // Rows that repeat a configuration (Table 9's c-spatial is a-cap) share one run.
                 if let i = out.firstIndex(where: { $0.method == candidate.method && $0.teacher == candidate.teacher
@@ -94,9 +109,11 @@ public enum PaperPlan {
     /// The paper-scale run of one cell (row.column): the row's paper presets, the
     /// student's recipe for the run's strategy, its epochs.
     public static func run(row: RowSpec, column: String, of spec: TableSpec, recipes: PaperRecipes) throws -> PaperRun {
-        let file = "tables/table\(String(format: "%02d", spec.table)).yaml"
-        guard let plan = spec.plan[Scale.paper.rawValue] else {
-            throw SpecError(file: file, line: nil, message: "no paper plan: add `plan: paper: {epochs:, seeds:, strategy:}` and each row's `paperModels` (tables/README.md)")
+        let file = spec.file
+        let plan = try spec.paperPlan()
+        if let why = plan.omitted?[row.id] ?? spec.columns.first(where: { $0.id == column }).flatMap({ c in
+            plan.omitted?[c.id] ?? plan.omitted?["kind:" + c.kind.rawValue] }) {
+            throw SpecError(file: file, line: nil, message: "row '\(row.id)' run '\(column)' is not run at paper scale: \(why)")
         }
         guard let run = row.runs?[column] else {
             throw SpecError(file: file, line: nil, message: "row '\(row.id)' has no run '\(column)'")

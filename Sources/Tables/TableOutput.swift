@@ -129,6 +129,12 @@ public struct TableOutput {
             for p in pending { lines.append("- \(p)") }
             lines.append("")
         }
+        if let omitted = result.omitted, !omitted.isEmpty {
+            lines.append("**Not run at \(result.scale) scale** (their cells are empty and claims over them not testable):")
+            lines.append("")
+            for o in omitted { lines.append("- \(o)") }
+            lines.append("")
+        }
         lines += TableFigures(spec: spec, result: result, directory: directory, stem: stem).markdown()
         for n in spec.notes ?? [] { lines.append("Note: \(n)"); lines.append("") }
         if let configured = result.configured {

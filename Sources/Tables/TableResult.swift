@@ -29,6 +29,8 @@ public struct TableResult: Codable {
     public var dense: [String]? = nil
     /// The spec's `unrecovered` text: the paper table's content is not known.
     public var unrecovered: String? = nil
+    /// What the scale's plan leaves out and why (ScalePlan.omitted), one line each.
+    public var omitted: [String]? = nil
 
     public init(table: Int, title: String, scale: Scale, seeds: Int, cells: [String: [String: CellValues]],
                 runKeys: [String: [String: [String]]], claims: [ClaimResult], wallSeconds: Double,

@@ -37,7 +37,7 @@ public final class TableRunner {
         // mini models on Fashion-MNIST. A table with nothing to train or time (a settings
         // table, an unrecovered one) writes its output at any scale.
         if scale == .paper && spec.hasRunsOrSteps {
-            guard spec.plan[Scale.paper.rawValue] != nil else { throw ExperimentError.paperScaleNeedsData }
+            _ = try spec.paperPlan()
             throw InputError("table \(spec.table) trains at paper scale on ImageNet: give --data <root with train/ and val/> and "
                 + "--teacher-weights <teacher>=<file.safetensors> (`--dry-run` prints its runs and their cost without them)")
         }
@@ -50,7 +50,7 @@ public final class TableRunner {
     /// recipes, trained on `paper.data` from the teachers' weights files.
     public convenience init(spec: TableSpec, paper: PaperScaleInputs, seeds: Int? = nil, cache: RunCache = RunCache(),
                             outputDirectory: String = Scale.paper.defaultOutputDirectory) throws {
-        guard spec.plan[Scale.paper.rawValue] != nil || !spec.hasRunsOrSteps else { throw ExperimentError.paperScaleNeedsData }
+        if spec.hasRunsOrSteps { _ = try spec.paperPlan() }
         try self.init(spec: spec, scale: .paper, seeds: seeds, cache: cache, outputDirectory: outputDirectory, data: paper.data,
                       catalog: nil, teachers: paper.teachers, teacherStore: TeacherStore(), paper: paper)
     }
@@ -131,8 +131,11 @@ public final class TableRunner {
                                                                   flags: run.flags ?? .init()),
                                                      teacher: teacher, student: run.student)
         }
+        // A timed step (Table 15) runs one GPU's share of the recipe's batch, as the paper's per-GPU memory is measured.
+        let timed = spec.columns.contains { $0.id == column && $0.kind == .step }
         return RunConfig(model: run.student, split: split, strategy: try run.recipe.trainingStrategy(run.strategy),
-                         epochs: paper.epochs ?? run.epochs, batchSize: paper.batchSize ?? run.recipe.globalBatch, seed: UInt64(seed),
+                         epochs: paper.epochs ?? run.epochs,
+                         batchSize: paper.batchSize ?? (timed ? run.recipe.perGPUBatch : run.recipe.globalBatch), seed: UInt64(seed),
                          method: method, teacher: run.teacher,
                          teacherWeights: try run.teacher.map { try paper.teachers.sha256(of: $0) }, scale: .paper)
     }
@@ -150,17 +153,13 @@ public final class TableRunner {
                 }
             }
         }
-        if paper != nil {
-            // Each teacher's weights load (every tensor's name and shape checked) before any run
-            // trains, not when its first distillation starts after days of baselines.
-            for name in Set(out.compactMap(\.teacher)).sorted() { _ = try teachers.teacher(name) }
-        }
         return out
     }
 
-    /// The row's trained run columns (not its timed `step` columns), fine-tuning ones last.
+    /// The row's trained run columns (not its timed `step` columns, nor what this scale's plan
+    /// omits), fine-tuning ones last.
     func columnOrder(_ row: RowSpec) -> [String] {
-        let trained = Set(spec.columns.filter { $0.kind == .run }.map(\.id))
+        let trained = plan.omits(row: row.id) ? [] : Set(spec.columns.filter { $0.kind == .run && !plan.omits($0) }.map(\.id))
         return (row.runs ?? [:]).keys.filter(trained.contains).sorted { a, b in
             let da = row.runs![a]!.initFrom == nil ? 0 : 1, db = row.runs![b]!.initFrom == nil ? 0 : 1
             return da != db ? da < db : a < b
@@ -178,6 +177,11 @@ public final class TableRunner {
 
     /// Trains what the cache lacks of `configs`, then keeps the final weights later steps read.
     private func train(_ configs: [RunConfig]) throws {
+        if paper != nil {
+            // Each teacher's weights load (every tensor's name and shape checked) before any run
+            // trains, not when its first distillation starts after days of baselines.
+            for name in Set(configs.compactMap(\.teacher)).sorted() { _ = try teachers.teacher(name) }
+        }
         try cache.trainAll(configs, data: data, teachers: teachers)
         try keepNeededWeights()
     }
@@ -192,13 +196,20 @@ public final class TableRunner {
                 for seed in 0..<seeds { out.append(try config(row: row, column: from, seed: seed)) }
             }
         }
-        for figure in spec.figures ?? [] where figure.kind == FigureSpec.distanceScatter {
-            guard let column = figure.column else { continue }
-            for id in [figure.without, figure.with].compactMap({ $0 }) {
-                if let row = spec.rows.first(where: { $0.id == id }) { out.append(try config(row: row, column: column, seed: 0)) }
-            }
+        for figure in distanceFigureRuns() {
+            for (row, column) in [figure.without, figure.with] { out.append(try config(row: row, column: column, seed: 0)) }
         }
         return out
+    }
+
+    /// Each `distance_scatter` figure with the (row, column) of its run without DFM and with it (seed 0).
+    func distanceFigureRuns() -> [(figure: FigureSpec, without: (RowSpec, String), with: (RowSpec, String))] {
+        (spec.figures ?? []).compactMap { figure in
+            guard figure.kind == FigureSpec.distanceScatter, let column = figure.column,
+                  let without = spec.rows.first(where: { $0.id == figure.without }),
+                  let with = spec.rows.first(where: { $0.id == figure.with }) else { return nil }
+            return (figure, (without, column), (with, column))
+        }
     }
 
     /// Copies the needed final weights of finished runs into the results store
@@ -308,7 +319,7 @@ public final class TableRunner {
             }
             try measureCosts(row: row, into: &cells, configured: &configured)
             for col in spec.columns where col.kind == .viewed {
-                guard let column = col.role, row.runs?[column] != nil else { continue }
+                guard let column = col.role, columnOrder(row).contains(column) else { continue }
                 let values = try (0..<seeds).map { try viewedSamples(row: row, column: column, seed: $0) }
                 cells[row.id, default: [:]][col.id] = CellValues(values: values)
             }
@@ -334,6 +345,7 @@ public final class TableRunner {
                                  pending: pending.isEmpty ? nil : pending, runSeconds: runSeconds.values.reduce(0, +))
         result.configured = configured.isEmpty ? nil : configured
         result.unrecovered = spec.unrecovered
+        result.omitted = plan.omissionLines.isEmpty ? nil : plan.omissionLines
         result.code = code.isEmpty ? nil : code.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value.count) runs" }
         result.dense = denseLines.isEmpty ? nil : denseLines
         // Figures measured on the trained models (Figure 6) need the runs and teachers, so the
@@ -348,16 +360,13 @@ public final class TableRunner {
     /// writes its HDF5 data; TableFigures draws the PNG and the paragraph from that file.
     func writeDistanceFigures() throws {
         let stem = String(format: "table%02d", spec.table)
-        for figure in spec.figures ?? [] where figure.kind == FigureSpec.distanceScatter {
+        for (figure, without, with) in distanceFigureRuns() {
             guard let catalog else {
                 print("== table \(spec.table) figure \(figure.id): measured on Fashion-MNIST at ci and small scale only")
                 continue
             }
-            guard let column = figure.column, let withoutID = figure.without, let withID = figure.with,
-                  let withoutRow = spec.rows.first(where: { $0.id == withoutID }),
-                  let withRow = spec.rows.first(where: { $0.id == withID }) else { continue }
             var measured: [DistanceScatter.Measured] = []
-            for (row, prefix) in [(withoutRow, "without DFM"), (withRow, "with DFM")] {
+            for ((row, column), prefix) in [(without, "without DFM"), (with, "with DFM")] {
                 let config = try config(row: row, column: column, seed: 0)
                 guard let distiller = try makeObjective(for: config, teacherLoader: { try self.teachers.teacher($0) }) as? Distiller else {
                     throw SpecError(file: "table \(spec.table)", line: nil, message: "figure \(figure.id): row \(row.id) is not a distilled run")
@@ -382,7 +391,7 @@ public final class TableRunner {
     /// configurations once per invocation) in a child process, so its peak RSS is its own,
     /// and the `peak_memory` / `epoch_seconds` columns that read it.
     func measureCosts(row: RowSpec, into cells: inout [String: [String: CellValues]], configured: inout [String: [String: String]]) throws {
-        for step in spec.columns where step.kind == .step {
+        for step in spec.columns where step.kind == .step && !plan.omits(step) && !plan.omits(row: row.id) {
             guard row.runs?[step.id] != nil else { continue }
             guard let measureStep else { throw InputError("table \(spec.table) times training steps: run it with `scalekd run table\(spec.table)`") }
             let config = try config(row: row, column: step.id, seed: 0)

@@ -118,6 +118,25 @@ public struct ScalePlan: Codable {
     public var epochsScale: Double?
     /// Timed steps of each `step` column's measurement, after two warm-up steps (default 3).
     public var timedSteps: Int?
+    /// What this scale leaves out and why, keyed by a row id, a column id or `kind:<column
+    /// kind>` (e.g. `kind:dense`): nothing of theirs runs at this scale, and the table and the
+    /// paper dry run say why (e.g. rows that need IN-22K pre-training at paper scale).
+    public var omitted: [String: String]?
+}
+
+extension ScalePlan {
+    public func omits(row: String) -> Bool { omitted?[row] != nil }
+    public func omits(_ column: ColumnSpec) -> Bool { omitted?[column.id] != nil || omitted?["kind:" + column.kind.rawValue] != nil }
+    public func omits(row: String, column: String, of spec: TableSpec) -> Bool {
+        omits(row: row) || spec.columns.first { $0.id == column }.map(omits) == true
+    }
+    /// "what: why", one per omission, for outputs and dry runs.
+    public var omissionLines: [String] {
+        (omitted ?? [:]).sorted { $0.key < $1.key }.map { key, why in
+            let what = key.hasPrefix("kind:") ? "the \(key.dropFirst(5)) columns" : "`\(key)`"
+            return "\(what): \(why)"
+        }
+    }
 }
 
 /// A paper claim as a predicate over table cells ("row.column" references).
@@ -299,6 +318,10 @@ extension TableSpec {
             }
             for (name, v) in [("perClassScale", p.perClassScale), ("epochsScale", p.epochsScale)] {
                 if let v, !(v.isFinite && v > 0) { try fail("plan \(scale): \(name) must be > 0 (got \(v))", ["plan", scale]) }
+            }
+            for key in (p.omitted ?? [:]).keys.sorted() where !rowIDs.contains(key) && !columnIDs.contains(key)
+                && !(key.hasPrefix("kind:") && columns.contains { "kind:" + $0.kind.rawValue == key }) {
+                try fail("plan \(scale): omitted '\(key)' is not a row id, a column id or kind:<a column kind of this table>", ["plan", scale])
             }
         }
         for (i, fig) in (figures ?? []).enumerated() {

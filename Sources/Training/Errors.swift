@@ -17,7 +17,7 @@ public enum ExperimentError: Error, CustomStringConvertible {
         switch self {
         case .unknownScale(let s): return "unknown scale '\(s)' (use ci, small or paper)"
         case .paperScaleNeedsData:
-            return "no paper-scale plan here: paper-scale training runs a table's paper plan (its `plan: paper` and each row's `paperModels`, tables/README.md; tables 2, 3, 7 and 9 have one) with `scalekd run tableN --scale paper --data <ImageNet root with train/ and val/> --teacher-weights <teacher>=<file.safetensors>` (`--dry-run` prints its runs and their cost); `scalekd train` and `distill` run at ci and small scale, and `scalekd eval` / `scalekd export` take any preset (README, At paper scale)"
+            return "no paper-scale plan here: paper-scale training runs a table's paper plan (its `plan: paper` and each row's `paperModels`, tables/README.md; every table that trains has one; `omitted` says what a plan leaves out) with `scalekd run tableN --scale paper --data <ImageNet root with train/ and val/> --teacher-weights <teacher>=<file.safetensors>` (`--dry-run` prints its runs and their cost); `scalekd train` and `distill` run at ci and small scale, and `scalekd eval` / `scalekd export` take any preset (README, At paper scale)"
         case let .teacherMissing(name, how): return "no pre-trained teacher '\(name)': \(how)"
         case .notATeacher(let n): return "'\(n)' cannot be a teacher (it has no forwardLastStage)"
         }

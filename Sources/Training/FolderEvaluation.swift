@@ -67,7 +67,7 @@ public enum FolderEvaluation {
                 }
                 let p = logits.pointer
                 for i in 0..<batch.count {
-                    let rank = rank(of: batch.labels[i], in: UnsafeBufferPointer(start: p + i * c, count: c))
+                    let rank = Trainer.rank(of: batch.labels[i], in: UnsafeBufferPointer(start: p + i * c, count: c))
                     if rank == 0 { hit1 += 1 }
                     if rank < 5 { hit5 += 1 }
                 }
@@ -81,15 +81,6 @@ public enum FolderEvaluation {
         }
         return Result(top1: 100 * Double(hit1) / Double(max(seen, 1)), top5: 100 * Double(hit5) / Double(max(seen, 1)),
                       images: seen, skipped: skipped, seconds: Date().timeIntervalSince(start))
-    }
-
-    /// How many logits are at least as high as the label's (0: top-1; < 5: top-5). Ties
-    /// count against the label, so a constant output scores 0, not 100%.
-    public static func rank(of label: Int, in logits: UnsafeBufferPointer<Float>) -> Int {
-        let target = logits[label]
-        var above = 0
-        for (j, v) in logits.enumerated() where j != label && !(v < target) { above += 1 }
-        return above
     }
 }
 

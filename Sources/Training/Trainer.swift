@@ -314,14 +314,23 @@ public final class Trainer {
             let logits = withoutGrad { model(Tensor(shape: [b.count, data.channels, data.size, data.size], values: b.images)) }
             let c = logits.shape[1], p = logits.pointer
             for i in 0..<b.count {
-                let row = (0..<c).map { p[i * c + $0] }
-                let order = row.indices.sorted { row[$0] > row[$1] }
-                if order[0] == b.labels[i] { hit1 += 1 }
-                if order.prefix(5).contains(b.labels[i]) { hit5 += 1 }
+                let rank = Trainer.rank(of: b.labels[i], in: UnsafeBufferPointer(start: p + i * c, count: c))
+                if rank == 0 { hit1 += 1 }
+                if rank < 5 { hit5 += 1 }
             }
             seen += b.count
         }
         return (100 * Double(hit1) / Double(max(seen, 1)), 100 * Double(hit5) / Double(max(seen, 1)))
+    }
+
+    /// How many logits are at least as high as the label's (0: top-1; < 5: top-5). Ties
+    /// count against the label, so a constant output scores 0, not 100% (a sort would
+    /// break them in whatever order it happened to leave).
+    public static func rank(of label: Int, in logits: UnsafeBufferPointer<Float>) -> Int {
+        let target = logits[label]
+        var above = 0
+        for (j, v) in logits.enumerated() where j != label && !(v < target) { above += 1 }
+        return above
     }
 }
 

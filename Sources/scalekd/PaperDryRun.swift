@@ -65,6 +65,8 @@ enum PaperDryRun {
                 + "\(run.strategy) | \(run.epochs) x \(run.seeds) | \(recipe) | \(sizes) | \(String(format: "%.1f", memory)) | "
                 + "\(String(format: "%.2f", 1 / secondsPerImage)) | \(days(seconds)) |")
         }
+        let omitted = try spec.paperPlan().omissionLines
+        if !omitted.isEmpty { lines += ["", "Not run at paper scale:"] + omitted.map { "- " + $0 } }
         lines += [
             "",
             "Total here: \(days(totalSeconds)) on this machine (\(env.loopThreads) threads, BLAS \(env.blasKernel), CPU \(env.cpu)).",

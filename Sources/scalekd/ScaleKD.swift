@@ -222,7 +222,7 @@ struct RunTableCommand: ParsableCommand {
     /// Paper scale: the ImageNet folders, teacher weights, recipes and overrides of the table's runs.
     func paperInputs(_ spec: TableSpec) throws -> PaperScaleInputs {
         // A table without a paper plan is told so before it is asked for data.
-        guard spec.plan[Scale.paper.rawValue] != nil else { throw ExperimentError.paperScaleNeedsData }
+        _ = try spec.paperPlan()
         guard let data else {
             throw InputError("--scale paper trains on ImageNet: give --data <root with train/ and val/> and --teacher-weights "
                 + "<teacher>=<file.safetensors>[,...]; `--dry-run` prints the runs and their cost without them")

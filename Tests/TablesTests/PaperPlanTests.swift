@@ -35,9 +35,59 @@ final class PaperPlanTests: XCTestCase {
         XCTAssertThrowsError(try TableRunner(spec: spec, scale: .paper, data: DataCatalog())) {
             XCTAssertTrue("\($0)".contains("--data") && "\($0)".contains("--teacher-weights") && "\($0)".contains("--dry-run"), "\($0)")
         }
-        let table1 = try TableSpec.load(tablesDirectory + "/table01.yaml")
-        XCTAssertThrowsError(try TableRunner(spec: table1, scale: .paper, data: DataCatalog())) {
-            XCTAssertTrue("\($0)".contains("no paper-scale plan") && "\($0)".contains("tables 2, 3, 7 and 9"), "\($0)")
+        let path = NSTemporaryDirectory() + "spec-\(UUID().uuidString).yaml"
+        try minimalSpec.write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try TableRunner(spec: try TableSpec.load(path), scale: .paper, data: DataCatalog())) {
+            XCTAssertTrue("\($0)".contains("no paper plan") && "\($0)".contains("omitted"), "\($0)")
+        }
+    }
+
+    /// Every table that trains or times something carries a paper plan whose runs resolve to
+    /// paper presets and Table 10's recipes (what a plan leaves out, it says why).
+    func testEveryTableThatTrainsHasAPaperPlan() throws {
+        let recipes = try PaperRecipes.load(from: tablesDirectory + "/paper-recipes.yaml")
+        for n in 1...16 {
+            let spec = try TableSpec.load(tablesDirectory + String(format: "/table%02d.yaml", n))
+            guard spec.hasRunsOrSteps else { continue }
+            let runs = try PaperPlan.runs(of: spec, recipes: recipes)
+            XCTAssertFalse(runs.isEmpty, "table \(n)")
+        }
+    }
+
+    /// Rows a paper plan omits (IN-22K pre-training, the small scale's subset sweep) run
+    /// nothing at paper scale; the others are Table 3's pairs.
+    func testOmittedRowsAndColumnsRunNothing() throws {
+        let recipes = try PaperRecipes.load(from: tablesDirectory + "/paper-recipes.yaml")
+        let table4 = try TableSpec.load(tablesDirectory + "/table04.yaml")
+        let runs4 = try PaperPlan.runs(of: table4, recipes: recipes)
+        XCTAssertEqual(Set(runs4.flatMap(\.cells)), ["vitb-scalekd.top1", "vitb-scalekd.baseline"])
+        XCTAssertEqual(runs4.first { $0.method == "scalekd" }?.teacher, "swin-l")
+        let plan4 = try table4.paperPlan()
+        XCTAssertEqual(plan4.omissionLines.count, 4)
+        XCTAssertTrue(plan4.omissionLines.contains { $0.hasPrefix("`vitb-pretrain`: ") && $0.contains("IN-22K") }, "\(plan4.omissionLines)")
+        let row = try XCTUnwrap(table4.rows.first { $0.id == "vitb-pretrain" })
+        XCTAssertThrowsError(try PaperPlan.run(row: row, column: "top1", of: table4, recipes: recipes)) {
+            XCTAssertTrue("\($0)".contains("not run at paper scale") && "\($0)".contains("IN-22K"), "\($0)")
+        }
+        let table16 = try TableSpec.load(tablesDirectory + "/table16.yaml")
+        XCTAssertEqual(Set(try PaperPlan.runs(of: table16, recipes: recipes).map(\.student)), ["vit-s16"])
+        // Tables 5 and 6: the backbones train; the dense columns say why they do not.
+        let table5 = try TableSpec.load(tablesDirectory + "/table05.yaml")
+        XCTAssertEqual(try PaperPlan.runs(of: table5, recipes: recipes).count, 4)
+        XCTAssertTrue(try table5.paperPlan().omissionLines.contains { $0.hasPrefix("the dense columns: ") && $0.contains("MS-COCO") })
+    }
+
+    func testOmittedKeysMustNameARowAColumnOrAKind() throws {
+        for (key, ok) in [("r", true), ("baseline", true), ("kind:run", true), ("kind:dense", false), ("nosuch", false)] {
+            let text = minimalSpec.replacingOccurrences(of: "  ci: {epochs: 1, seeds: 1}",
+                                                        with: "  ci: {epochs: 1, seeds: 1, omitted: {\"\(key)\": why}}")
+            let path = NSTemporaryDirectory() + "spec-\(UUID().uuidString).yaml"
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            if ok {
+                XCTAssertNoThrow(try TableSpec.load(path), key)
+            } else {
+                XCTAssertThrowsError(try TableSpec.load(path), key) { XCTAssertTrue("\($0)".contains("omitted '\(key)'"), "\($0)") }
+            }
         }
     }
 

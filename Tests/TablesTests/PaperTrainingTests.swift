@@ -26,7 +26,7 @@ final class PaperTrainingTests: XCTestCase {
       - {id: scalekd, header: ScaleKD, kind: run}
       - {id: delta, header: Delta, kind: derived, formula: scalekd - baseline}
     plan:
-      paper: {epochs: 1, seeds: 1, strategy: advanced}
+      paper: {epochs: 1, seeds: 1, strategy: advanced, omitted: {pretrained: needs IN-22K}}
     rows:
       - id: r
         labels: {student: ResNet}
@@ -35,6 +35,11 @@ final class PaperTrainingTests: XCTestCase {
         runs:
           baseline: {method: baseline}
           scalekd: {method: scalekd}
+      - id: pretrained
+        labels: {student: ResNet pre-trained}
+        models: {student: resnet-mini}
+        runs:
+          baseline: {method: baseline, pretrain: true}
     """
 
     // A 3-image global batch: 8 readable training images and 2 broken ones give 3 steps, and
@@ -95,6 +100,9 @@ final class PaperTrainingTests: XCTestCase {
         XCTAssertEqual(run.curve?.map(\.epoch), [1])
         let output = try String(contentsOfFile: directory + "/out/table98.md", encoding: .utf8)
         XCTAssertTrue(output.contains("ResNet"), output)
+        // The row the plan omits trains nothing, and the table says why.
+        XCTAssertNil(result.cells["pretrained"])
+        XCTAssertTrue(output.contains("**Not run at paper scale**") && output.contains("- `pretrained`: needs IN-22K"), output)
         // The run is cached: a second runner takes it without training.
         XCTAssertNotNil(try self.runner().cache.result(for: scalekd))
     }
@@ -118,12 +126,13 @@ final class PaperTrainingTests: XCTestCase {
         XCTAssertNotEqual(withOther.first { $0.teacher != nil }?.key, try runner().configs().first { $0.teacher != nil }?.key)
     }
 
+    /// Every teacher's weights are checked before the first run trains.
     func testMissingOrWrongTeacherWeightsAreNamed() throws {
-        XCTAssertThrowsError(try runner(teachers: [:]).configs()) {
+        XCTAssertThrowsError(try runner(teachers: [:]).trainAvailable()) {
             XCTAssertTrue("\($0)".contains("swin-smoke") && "\($0)".contains("--teacher-weights"), "\($0)")
         }
         let absent = directory + "/absent.safetensors"
-        XCTAssertThrowsError(try runner(teachers: ["swin-smoke": absent]).configs()) {
+        XCTAssertThrowsError(try runner(teachers: ["swin-smoke": absent]).trainAvailable()) {
             XCTAssertTrue("\($0)".contains(absent) && "\($0)".contains("not found"), "\($0)")
         }
         // A head for 10 classes where the preset has 1000: the error names the tensor.
@@ -132,7 +141,7 @@ final class PaperTrainingTests: XCTestCase {
         tensors["head.fc.weight"] = NamedArray(shape: [10, head.shape[1]], values: Array(head.values.prefix(10 * head.shape[1])))
         let wrong = directory + "/wrong.safetensors"
         try SafeTensors.write(tensors, to: wrong)
-        XCTAssertThrowsError(try runner(teachers: ["swin-smoke": wrong]).configs()) {
+        XCTAssertThrowsError(try runner(teachers: ["swin-smoke": wrong]).trainAvailable()) {
             XCTAssertTrue("\($0)".contains("head.fc.weight") && "\($0)".contains("[10, "), "\($0)")
         }
         // Nothing trained.

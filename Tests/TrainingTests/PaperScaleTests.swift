@@ -19,7 +19,7 @@ final class PaperScaleTests: XCTestCase {
     override func tearDown() { try? FileManager.default.removeItem(atPath: directory) }
 
     func testRankCountsTiesAgainstTheLabel() {
-        func rank(_ label: Int, _ logits: [Float]) -> Int { logits.withUnsafeBufferPointer { FolderEvaluation.rank(of: label, in: $0) } }
+        func rank(_ label: Int, _ logits: [Float]) -> Int { logits.withUnsafeBufferPointer { Trainer.rank(of: label, in: $0) } }
         XCTAssertEqual(rank(2, [0, 1, 5, 3]), 0)
         XCTAssertEqual(rank(0, [0, 1, 5, 3]), 3)
         XCTAssertEqual(rank(1, [1, 1, 1]), 2)
