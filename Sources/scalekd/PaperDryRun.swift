@@ -6,7 +6,7 @@ import Training
 
 /// `scalekd run tableN --scale paper --dry-run`: the table's paper-scale runs with their
 /// size, memory and the time they would take here, from timed steps of each distinct model
-/// at 224 (each in a child process, so each peak RSS is its own). Needs no ImageNet.
+/// at its input size (each in a child process, so each peak RSS is its own). Needs no ImageNet.
 enum PaperDryRun {
     /// Timed steps of one preset: images/s at `batch`, and resident memory at batch 1 and
     /// `batch` (MiB), from which the per-image activation memory is the slope.
@@ -24,7 +24,7 @@ enum PaperDryRun {
     }
 
     static func measure(_ preset: String, train: Bool, batch: Int, repeats: Int) throws -> Measurement {
-        FileHandle.standardError.write(Data("timing \(train ? "training steps" : "inference") of \(preset) at 224, batch 1 and \(batch)...\n".utf8))
+        FileHandle.standardError.write(Data("timing \(train ? "training steps" : "inference") of \(preset) at \(Zoo.preset(named: preset)?.inputSize ?? 224) px, batch 1 and \(batch)...\n".utf8))
         let one = try Bench.runInChild(.step(preset, train: train, batch: 1), repeats: 1)[0]
         let full = try Bench.runInChild(.step(preset, train: train, batch: batch), repeats: repeats)[0]
         return Measurement(imagesPerSecond: full.ours, peakAtOneMiB: one.peakRSSMiB, peakAtBatchMiB: full.peakRSSMiB, batch: batch)
@@ -71,7 +71,7 @@ enum PaperDryRun {
             "",
             "Total here: \(days(totalSeconds)) on this machine (\(env.loopThreads) threads, BLAS \(env.blasKernel), CPU \(env.cpu)).",
             "",
-            "How the estimate is made: each distinct model ran \(repeats) timed steps (after one warm-up) at 224 x 224, batch \(batch), "
+            "How the estimate is made: each distinct model ran \(repeats) timed steps (after one warm-up) at its input size (224 x 224 for the paper presets), batch \(batch), "
                 + "in a process of its own: students a training step (forward, backward, AdamW), teachers a forward without gradients. "
                 + "Time = epochs x seeds x \(PaperPlan.trainImages) ImageNet-1K images / images/s; a distillation run adds the teacher's "
                 + "forward per image and leaves out the projectors and TPP's backward through the teacher's last stage (a lower bound). "

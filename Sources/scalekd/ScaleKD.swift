@@ -197,7 +197,7 @@ struct RunTableCommand: ParsableCommand {
     @Flag(help: "Write Slurm scripts (a job array of --shards tasks, then the assembly) to slurm/ instead of training.")
     var slurm = false
     @Option(help: "Tasks of the Slurm job array (default: one per missing run, at most 32).") var shards: Int?
-    @Flag(help: "Paper scale: print the runs, their size, memory and the time they would take here (timed steps at 224; no ImageNet needed).")
+    @Flag(help: "Paper scale: print the runs, their size, memory and the time they would take here (timed steps at each model's input size; no ImageNet needed).")
     var dryRun = false
     @Option(help: "Dry run: batch of the timed steps.") var measureBatch = 2
     @Option(help: "Dry run: timed steps per model (after one warm-up).") var measureSteps = 2
