@@ -32,11 +32,27 @@ SCALEKD_TIMM_EXPORT=DIR) into a fresh timm model and compares its logits on the 
 input with the fixture's. The saver writes no integer buffers, so loading is
 non-strict and may miss only those (PyTorch's BatchNorm fills in num_batches_tracked
 itself, so strict loading passes too).
+
+    python3 tools/make_timm_fixtures.py --full /tmp/timm-full [--only resnet50,swin-t]
+
+checks the paper-size presets at full size, by hand (the files take about 4.5 GB, so they
+never go under Tests/): for each preset of FULL (every scale-paper preset of
+`scalekd models`), its timm counterpart at 1000 classes and 224 px, randomised as above,
+written as DIR/PRESET.safetensors and DIR/PRESET.io.safetensors (input [2, 3, 224, 224]).
+Then
+
+    SCALEKD_TIMM_FULL=/tmp/timm-full swift test -c release --filter TimmParityTests/testPaperPresetsAtFullSize
+
+loads each into `Zoo.preset(named:)` and compares the logits as the small cases do. With
+SCALEKD_TIMM_EXPORT=DIR2 set too, the test saves each loaded preset to DIR2, and
+`--check DIR2 --full /tmp/timm-full [--only ...]` loads those into timm. All 16 presets take
+about 8 minutes to write on one thread (beit-l14 2 minutes, swin-l 1.3).
 """
 import argparse
 import json
 import os
 import sys
+import time
 
 import torch
 
@@ -108,6 +124,40 @@ CASES = {
                     [2, 3, 32, 32]),
 }
 
+# --full: every paper-size preset of the zoo (`scalekd models`, scale paper) -> the timm model
+# computing the same function, (builder, kwargs), each at 1000 classes and 224 px. The one
+# place this map lives; each row mirrors the preset's Swift config (Sources/Models/).
+FULL_INPUT = [2, 3, 224, 224]
+# ViT.paper and BEiT.evaLarge14 pool the mean of the patch tokens after the final norm;
+# timm's "avg" would switch the final norm to fc_norm (after pooling) unless told not to.
+_MEAN_AFTER_NORM = dict(global_pool="avg", fc_norm=False)
+FULL = {
+    "resnet18": ("timm.models.resnet.resnet18", {}),
+    "resnet50": ("timm.models.resnet.resnet50", {}),
+    "resnet152": ("timm.models.resnet.resnet152", {}),
+    # MobileNetV1.Config.standard(): 1.0x, five 14x14 units; ReLU as in the small case.
+    "mobilenet-v1": ("timm.models.efficientnet._gen_mobilenet_v1",
+                     dict(variant="mobilenetv1_100", channel_multiplier=1.0, act_layer="relu")),
+    "convnext-t": ("timm.models.convnext.convnext_tiny", {}),
+    "mixer-s16": ("timm.models.mlp_mixer.mixer_s16_224", {}),
+    "mixer-b16": ("timm.models.mlp_mixer.mixer_b16_224", {}),
+    # No timm name: mixer_b16_224 with patch 14 (16x16 grid, token MLPs 256 -> 384 -> 256).
+    "mixer-b14": ("timm.models.mlp_mixer.MlpMixer", dict(patch_size=14, num_blocks=12, embed_dim=768)),
+    "vit-s16": ("timm.models.vision_transformer.vit_small_patch16_224", _MEAN_AFTER_NORM),
+    "vit-b16": ("timm.models.vision_transformer.vit_base_patch16_224", _MEAN_AFTER_NORM),
+    # No timm name: vit_base_patch16_224 with patch 14.
+    "vit-b14": ("timm.models.vision_transformer.VisionTransformer",
+                dict(patch_size=14, embed_dim=768, depth=12, num_heads=12, **_MEAN_AFTER_NORM)),
+    "swin-t": ("timm.models.swin_transformer.swin_tiny_patch4_window7_224", {}),
+    "swin-s": ("timm.models.swin_transformer.swin_small_patch4_window7_224", {}),
+    "swin-b": ("timm.models.swin_transformer.swin_base_patch4_window7_224", {}),
+    "swin-l": ("timm.models.swin_transformer.swin_large_patch4_window7_224", {}),
+    # BEiT.evaLarge14 (EVA-L/14) is a plain ViT-L/14: absolute positions, class token, fused
+    # qkv bias, no relative position bias or layer scale. (timm's Eva class names its q/v
+    # biases apart, so its state_dict would not match.)
+    "beit-l14": ("timm.models.vision_transformer.vit_large_patch14_224", _MEAN_AFTER_NORM),
+}
+
 
 def build(builder, kwargs):
     """builder: the dotted path of a timm class or function; a "block" argument names a class of its module."""
@@ -157,39 +207,79 @@ def relative_error(a, b):
     return float((a.double() - b.double()).norm() / b.double().norm())
 
 
+def write_case(directory, name, builder, kwargs, shape, seed, pools=()):
+    """Builds, randomises and writes one case: NAME.safetensors and NAME.io.safetensors.
+    `pools`: extra global_pool settings whose float64 logits go into the io file as
+    "logits_<pool>". Returns (tensors, floats, timm float32 vs float64 relative error)."""
+    torch.manual_seed(1000 + seed)
+    gen = torch.Generator().manual_seed(2000 + seed)
+    model = build(builder, kwargs).eval()
+    randomise(model, gen)
+    x = torch.rand(shape, generator=gen) * 2 - 1
+    reference = model.double()
+    io = {"input": x.contiguous(), "logits": logits(reference, x.double()).float().contiguous()}
+    if pools:
+        default = reference.global_pool
+        for pool in pools:
+            io["logits_" + pool] = logits(reference, x.double(), pool=pool).float().contiguous()
+        reference.global_pool = default
+    model = model.float()
+    float32_error = relative_error(logits(model, x), io["logits"])
+    state = {k: v.contiguous() for k, v in model.state_dict().items()}
+    # One metadata key: the serializer writes the metadata map in hash order, so
+    # several keys would make the header differ from run to run.
+    metadata = {"timm_fixture": json.dumps({
+        "builder": builder, "kwargs": kwargs, "timm_version": timm.__version__, "torch_version": torch.__version__,
+        "float32_relative_error": f"{float32_error:.3e}"}, sort_keys=True)}
+    save_file(state, os.path.join(directory, name + ".safetensors"), metadata=metadata)
+    save_file(io, os.path.join(directory, name + ".io.safetensors"))
+    params = sum(v.numel() for v in state.values() if v.is_floating_point())
+    return len(state), params, float32_error
+
+
 def generate():
     os.makedirs(OUT, exist_ok=True)
     torch.set_num_threads(1)
     for index, (name, (builder, kwargs, shape)) in enumerate(CASES.items()):
-        torch.manual_seed(1000 + index)
-        gen = torch.Generator().manual_seed(2000 + index)
-        model = build(builder, kwargs).eval()
-        randomise(model, gen)
-        x = torch.rand(shape, generator=gen) * 2 - 1
-        reference = model.double()
-        io = {"input": x.contiguous(), "logits": logits(reference, x.double()).float().contiguous()}
-        if name == "vit":
-            io["logits_avg"] = logits(reference, x.double(), pool="avg").float().contiguous()
-            reference.global_pool = "token"
-        model = model.float()
-        float32_error = relative_error(logits(model, x), io["logits"])
-        state = {k: v.contiguous() for k, v in model.state_dict().items()}
-        # One metadata key: the serializer writes the metadata map in hash order, so
-        # several keys would make the header differ from run to run.
-        metadata = {"timm_fixture": json.dumps({
-            "builder": builder, "kwargs": kwargs, "timm_version": timm.__version__, "torch_version": torch.__version__,
-            "float32_relative_error": f"{float32_error:.3e}"}, sort_keys=True)}
-        save_file(state, os.path.join(OUT, name + ".safetensors"), metadata=metadata)
-        save_file(io, os.path.join(OUT, name + ".io.safetensors"))
-        params = sum(v.numel() for v in state.values() if v.is_floating_point())
-        print(f"{name}: {len(state)} tensors, {params} floats, timm float32 vs float64 logits {float32_error:.2e}")
+        tensors, params, float32_error = write_case(OUT, name, builder, kwargs, shape, index,
+                                                    pools=("avg",) if name == "vit" else ())
+        print(f"{name}: {tensors} tensors, {params} floats, timm float32 vs float64 logits {float32_error:.2e}")
 
 
-def check(directory):
+def full_cases(only):
+    """FULL restricted to `only` (comma-separated preset names, or None for all)."""
+    names = list(FULL) if only is None else only.split(",")
+    unknown = [n for n in names if n not in FULL]
+    if unknown:
+        sys.exit(f"no full-size preset {unknown}; known: {', '.join(FULL)}")
+    return {n: FULL[n] for n in names}
+
+
+def generate_full(directory, only):
+    """Paper-size presets into `directory` (several GB; never under Tests/). Seeds follow
+    FULL's order, so --only rewrites a preset's files unchanged."""
+    os.makedirs(directory, exist_ok=True)
+    torch.set_num_threads(1)
+    for name, (builder, kwargs) in full_cases(only).items():
+        start = time.time()
+        tensors, params, float32_error = write_case(directory, name, builder, kwargs, FULL_INPUT,
+                                                    100 + list(FULL).index(name))
+        print(f"{name}: {builder.rsplit('.', 1)[-1]}, {tensors} tensors, {params} floats, "
+              f"timm float32 vs float64 logits {float32_error:.2e}, {time.time() - start:.0f} s", flush=True)
+
+
+def check(directory, full=None, only=None):
     """Loads the Swift saver's files into timm and compares the logits. The saver leaves out
-    integer buffers (num_batches_tracked), so loading is non-strict and may miss only those."""
+    integer buffers (num_batches_tracked), so loading is non-strict and may miss only those.
+    `full`: the --full directory; then DIR holds paper-size presets and the inputs and
+    reference logits come from there."""
+    if full is None:
+        cases, io_directory = {name: (builder, kwargs) for name, (builder, kwargs, _) in CASES.items()}, OUT
+    else:
+        cases, io_directory = full_cases(only), full
+    torch.set_num_threads(1)
     failures = 0
-    for name, (builder, kwargs, _) in CASES.items():
+    for name, (builder, kwargs) in cases.items():
         path = os.path.join(directory, name + ".safetensors")
         if not os.path.exists(path):
             print(f"{name}: no {path}")
@@ -198,12 +288,13 @@ def check(directory):
         model = build(builder, kwargs).eval()
         integer_buffers = {k for k, v in model.state_dict().items() if not v.is_floating_point()}
         result = model.load_state_dict(load_file(path), strict=False)
-        io = load_file(os.path.join(OUT, name + ".io.safetensors"))
+        io = load_file(os.path.join(io_directory, name + ".io.safetensors"))
         error = relative_error(logits(model, io["input"]), io["logits"])
         missing = set(result.missing_keys)
         bad = bool(result.unexpected_keys) or not missing <= integer_buffers or error > 1e-5
         print(f"{name}: missing {len(missing)} (integer buffers: {missing <= integer_buffers}), "
-              f"unexpected {result.unexpected_keys}, logits relative error {error:.2e}{'  FAIL' if bad else ''}")
+              f"unexpected {result.unexpected_keys}, logits relative error {error:.2e}{'  FAIL' if bad else ''}",
+              flush=True)
         failures += bad
     sys.exit(1 if failures else 0)
 
@@ -211,5 +302,15 @@ def check(directory):
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--check", metavar="DIR", help="check the Swift saver's files in DIR instead of writing fixtures")
+    parser.add_argument("--full", metavar="DIR", help="write the paper-size presets (FULL) into DIR instead of the "
+                        "small fixtures; with --check, DIR holds their inputs and logits")
+    parser.add_argument("--only", metavar="A,B", help="with --full: these presets only")
     args = parser.parse_args()
-    check(args.check) if args.check else generate()
+    if args.only and not args.full:
+        parser.error("--only needs --full")
+    if args.check:
+        check(args.check, args.full, args.only)
+    elif args.full:
+        generate_full(args.full, args.only)
+    else:
+        generate()
