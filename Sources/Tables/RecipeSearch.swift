@@ -48,6 +48,8 @@ public struct RecipeSearch {
         public var strategy: String
         public var recipe: StudentRecipe
         public var config: RunConfig
+        /// Added by the search itself (a longer run of an unconverged best), not listed in the spec.
+        public var extended = false
     }
 
     /// A finished candidate, measured on the validation split.
@@ -63,33 +65,62 @@ public struct RecipeSearch {
     }
 
     public static let convergedBelow = 0.3
+    /// The longest run the search adds by itself (see `candidates`).
+    public static let longestExtension = 800
 
-    /// Every candidate, the families in name order (the anchor first).
+    func candidate(_ model: String, _ strategy: String, _ recipe: StudentRecipe) throws -> Candidate {
+        let config = RunConfig(model: model, split: try Scale.small.studentSplit,
+                               strategy: recipe.applied(to: TrainingStrategy.named(strategy)!), epochs: recipe.epochs,
+                               batchSize: spec.batchSize, seed: UInt64(spec.seed), method: nil, teacher: nil, scale: .small)
+        return Candidate(model: model, strategy: strategy, recipe: recipe, config: config)
+    }
+
+    /// Every candidate, the families in name order (the anchor first): the spec's, and one the
+    /// search adds where a (model, strategy)'s best trained candidate has not converged: the
+    /// same recipe at twice its epochs (up to `longestExtension`). Otherwise a short candidate
+    /// that plateaued low would be chosen over a longer one still climbing past it (mixer-mini-s:
+    /// 100 epochs converged at 76.5, 200 epochs reached 81.6 and still gained 1.0).
     public func candidates(only: [String]? = nil) throws -> [Candidate] {
         let models = spec.candidates.keys.sorted { ($0 == spec.anchor ? 0 : 1, $0) < ($1 == spec.anchor ? 0 : 1, $1) }
         var out: [Candidate] = []
         for model in models where only?.contains(model) ?? true {
             for (strategy, recipes) in spec.candidates[model]!.sorted(by: { $0.key < $1.key }) {
-                for recipe in recipes {
-                    let config = RunConfig(model: model, split: try Scale.small.studentSplit,
-                                           strategy: recipe.applied(to: TrainingStrategy.named(strategy)!), epochs: recipe.epochs,
-                                           batchSize: spec.batchSize, seed: UInt64(spec.seed), method: nil, teacher: nil, scale: .small)
-                    out.append(Candidate(model: model, strategy: strategy, recipe: recipe, config: config))
+                var group = try recipes.map { try candidate(model, strategy, $0) }
+                while let best = trials(of: group).max(by: { $0.validationTop1 < $1.validationTop1 }), !best.converged,
+                      best.candidate.recipe.epochs * 2 <= RecipeSearch.longestExtension {
+                    var longer = best.candidate.recipe
+                    longer.epochs *= 2
+                    var longerRun = try candidate(model, strategy, longer)
+                    longerRun.extended = true
+                    guard !group.contains(where: { $0.config.key == longerRun.config.key }) else { break }
+                    group.append(longerRun)
                 }
+                out += group
             }
         }
         return out
     }
 
-    /// Trains what the cache lacks (runs another process holds are left to it and awaited).
+    /// Trains what the cache lacks (runs another process holds are left to it and awaited),
+    /// then the longer candidates the results call for, until none is added.
     public func train(only: [String]? = nil) throws {
         let teachers = TeacherProvider(scale: .small, cache: cache, data: data)
-        try cache.trainAll(try candidates(only: only).map(\.config), data: data, teachers: teachers)
+        var trained = -1
+        while true {
+            let configs = try candidates(only: only).map(\.config)
+            if configs.count == trained { return }
+            trained = configs.count
+            try cache.trainAll(configs, data: data, teachers: teachers)
+        }
     }
 
     /// The finished candidates.
     public func trials(only: [String]? = nil) throws -> [Trial] {
-        try candidates(only: only).compactMap { c in
+        trials(of: try candidates(only: only))
+    }
+
+    func trials(of candidates: [Candidate]) -> [Trial] {
+        candidates.compactMap { c in
             guard let r = cache.result(for: c.config), let v = r.validationTop1 else { return nil }
             return Trial(candidate: c, result: r, validationTop1: v, lastFifthGain: RecipeSearch.lastFifthGain(r.curve ?? [], epochs: c.recipe.epochs))
         }
@@ -105,13 +136,16 @@ public struct RecipeSearch {
     }
 
     /// The chosen trial of each (model, strategy): the highest last-epoch validation top-1
-    /// among converged candidates (within 0.1 point, the fewer epochs); when none converged,
-    /// the highest of all, marked so.
+    /// among converged candidates (within 0.1 point, the fewer epochs). The highest of all,
+    /// marked as not converged, when none converged, or when it is at `longestExtension`
+    /// epochs (the search could not run it longer, and the converged ones only plateaued lower).
     public static func choose(_ trials: [Trial]) -> [String: [String: Trial]] {
         var out: [String: [String: Trial]] = [:]
         let groups = Dictionary(grouping: trials) { "\($0.candidate.model)|\($0.candidate.strategy)" }
         for (_, group) in groups {
-            let pool = group.contains(where: \.converged) ? group.filter(\.converged) : group
+            let top = group.max { $0.validationTop1 < $1.validationTop1 }!
+            let atLongest = !top.converged && top.candidate.recipe.epochs * 2 > longestExtension
+            let pool = group.contains(where: \.converged) && !atLongest ? group.filter(\.converged) : [top]
             let best = pool.map(\.validationTop1).max()!
             let near = pool.filter { $0.validationTop1 >= best - 0.1 }
             let pick = near.min { ($0.candidate.recipe.epochs, -$0.validationTop1) < ($1.candidate.recipe.epochs, -$1.validationTop1) }!
@@ -169,6 +203,8 @@ public struct RecipeSearch {
         md += "Generated by `scalekd recipes` from tables/recipe-search.yaml. Every candidate is a baseline run (seed \(spec.seed), "
         md += "batch \(spec.batchSize), the 1k student subset) measured on the 5k validation split, never on the test split. "
         md += String(format: "Converged: validation top-1 gains less than %.1f points over the last fifth of the epochs. ", RecipeSearch.convergedBelow)
+        md += String(format: "Where the best candidate has not converged, the search adds the same recipe at twice its epochs (up to %d; "
+            + "marked *added*). ", RecipeSearch.longestExtension)
         md += "Chosen: the highest last-epoch validation top-1 among the converged candidates (within 0.1 point, the fewer epochs). "
         md += "Sanity anchor: \(spec.anchor), a linear classifier on the pixels of the same images; no chosen baseline may end below it.\n\n"
         let anchor = chosen[spec.anchor]?.values.map(\.validationTop1).max()
@@ -177,7 +213,7 @@ public struct RecipeSearch {
         for t in trials {
             let c = t.candidate
             let isChosen = chosen[c.model]?[c.strategy]?.candidate.config.key == c.config.key
-            md += "| \(c.model) | \(c.strategy) | \(c.recipe.summary) | " + String(format: "%.2f", t.validationTop1)
+            md += "| \(c.model) | \(c.strategy) | \(c.recipe.summary)\(c.extended ? " (*added*)" : "") | " + String(format: "%.2f", t.validationTop1)
             md += " | " + (t.lastFifthGain.map { String(format: "%+.2f", $0) } ?? "?") + " | " + (t.converged ? "yes" : "**no**")
             md += " | \(formatDuration(t.result.wallSeconds)) | " + (isChosen ? "**chosen**" : "") + " |\n"
         }
@@ -187,7 +223,7 @@ public struct RecipeSearch {
         for model in chosen.keys.sorted() where model != spec.anchor {
             for (strategy, t) in chosen[model]!.sorted(by: { $0.key < $1.key }) {
                 var line = "- \(model), \(strategy): \(t.candidate.recipe.summary); validation top-1 " + String(format: "%.2f", t.validationTop1)
-                if !t.converged { line += " (**no candidate converged**: longer candidates are needed)" }
+                if !t.converged { line += " (**not converged**: no converged candidate reached it)" }
                 if let a = anchor {
                     line += t.validationTop1 >= a ? String(format: "; %+.2f over the linear anchor", t.validationTop1 - a)
                         : String(format: "; **below the linear anchor (%.2f)**", a)
