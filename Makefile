@@ -60,8 +60,11 @@ bench: build
 
 # Paper tables: `make table3` (small scale, into tables/out), `make table3 SCALE=ci` (tiny,
 # into tables/ci-out), `make table3 SEEDS=1` (a quick look; outputs say how many seeds).
+# `make table3 SCALE=paper` prints the paper plan's runs and their cost here (a dry run);
+# with DATA=<ImageNet root> TEACHER_WEIGHTS=<teacher>=<file.safetensors>,... it trains them.
+PAPER_ARGS = $(if $(DATA),--data $(DATA) --teacher-weights $(TEACHER_WEIGHTS),--dry-run)
 $(TABLES): build
-	$(SCALEKD) run $@ --scale $(SCALE) --jobs $(JOBS) $(if $(SEEDS),--seeds $(SEEDS))
+	$(SCALEKD) run $@ --scale $(SCALE) $(if $(filter paper,$(SCALE)),$(PAPER_ARGS),--jobs $(JOBS)) $(if $(SEEDS),--seeds $(SEEDS))
 
 # Pre-train the small-scale teachers on the 55k pre-training set (resumable; hours on 2 cores).
 teachers: build
