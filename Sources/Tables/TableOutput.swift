@@ -237,9 +237,10 @@ public struct TableOutput {
                     let name = row.models(at: result.scale)[c.role ?? "teacher"]
                     let rec = teacherRecords.first { $0.name == name }
                     cells.append(CellFormat.number(paper))
-                    // Paper teachers come as weights files: `scalekd eval` measures them.
+                    // Paper teachers are measured on val/ by the runner (a cell); the mini ones come from their records.
                     let missing = [Scale.ci: "ci teacher", .small: "not built", .paper: "not measured"][result.scale]!
-                    cells.append(rec.map { String(format: "%.2f", $0.top1) } ?? missing)
+                    let measured = result.cells[row.id]?[c.id]?.values.first ?? rec?.top1
+                    cells.append(measured.map { String(format: "%.2f", $0) } ?? missing)
                 }
             }
             lines.append("| " + cells.joined(separator: " | ") + " |")

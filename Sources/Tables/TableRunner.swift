@@ -140,6 +140,31 @@ public final class TableRunner {
                          teacherWeights: try run.teacher.map { try paper.teachers.sha256(of: $0) }, scale: .paper)
     }
 
+    /// A paper teacher's top-1 on val/ (the paper's teacher column beside ours), measured once
+    /// per weights file, copy of val/ and crop, and kept in the run cache (runs/teacher-eval/).
+    /// The crop is the runs' (resize 256 for 224, timm's default crop_pct 0.875; timm's Swin-L
+    /// card uses 0.9: `scalekd eval --resize 248` gives that reading).
+    func paperTeacherTop1(_ teacher: String, _ paper: PaperScaleInputs) throws -> Double {
+        guard let preset = Zoo.preset(named: teacher) else { throw TrainingError.unknownModel(teacher) }
+        let split = paper.data.split(imageSize: preset.inputSize, interpolation: .timmDefault(forFamily: preset.family),
+                                     limitPerClass: paper.limitPerClass)
+        let folders = split.folders!
+        let what = "\(teacher) \(try paper.teachers.sha256(of: teacher)) val \(folders.validationFileList) limit \(folders.limitPerClass ?? 0) "
+            + "size \(folders.imageSize) resize \(folders.evaluationResize) \(folders.interpolation.rawValue)"
+        let path = "\(cache.root)/teacher-eval/\(teacher)-\(SHA256.hexDigest(what).prefix(16)).json"
+        struct Measured: Codable { var what: String; var top1: Double; var top5: Double }
+        if let data = FileManager.default.contents(atPath: path), let known = try? JSONDecoder().decode(Measured.self, from: data) {
+            return known.top1
+        }
+        print("== table \(spec.table) [paper] teacher \(teacher): top-1 on \(paper.data.root)/val (once per weights file)")
+        let model = try teachers.teacher(teacher)
+        let r = Trainer.evaluate(model, on: try paper.data.imageSets(for: split).validation)
+        model.setTraining(false)  // a frozen teacher stays in eval mode between steps (Distiller)
+        try FileManager.default.createDirectory(atPath: "\(cache.root)/teacher-eval", withIntermediateDirectories: true)
+        try AtomicWrite.write(try JSONEncoder().encode(Measured(what: what, top1: r.top1, top5: r.top5)), to: path)
+        return r.top1
+    }
+
     /// Every run of the table at this scale, in dependency order (a run that fine-tunes
     /// from another comes after it), each key once.
     /// `rows` keeps only those rows' runs.
@@ -318,6 +343,12 @@ public final class TableRunner {
                 denseLines += dense.lines
             }
             try measureCosts(row: row, into: &cells, configured: &configured)
+            if let paper {
+                for col in spec.columns where col.kind == .teacherTop1 {
+                    guard let teacher = row.models(at: scale)[col.role ?? "teacher"] else { continue }
+                    cells[row.id, default: [:]][col.id] = CellValues(values: [try paperTeacherTop1(teacher, paper)])
+                }
+            }
             for col in spec.columns where col.kind == .viewed {
                 guard let column = col.role, columnOrder(row).contains(column) else { continue }
                 let values = try (0..<seeds).map { try viewedSamples(row: row, column: column, seed: $0) }

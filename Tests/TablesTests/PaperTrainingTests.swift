@@ -22,6 +22,7 @@ final class PaperTrainingTests: XCTestCase {
     columns:
       - {id: student, header: Student, kind: label}
       - {id: params_s, header: Params S, kind: params, role: student}
+      - {id: teacher_top1, header: Teacher top-1, kind: teacher_top1, role: teacher}
       - {id: baseline, header: Baseline, kind: run}
       - {id: scalekd, header: ScaleKD, kind: run}
       - {id: delta, header: Delta, kind: derived, formula: scalekd - baseline}
@@ -81,6 +82,10 @@ final class PaperTrainingTests: XCTestCase {
             XCTAssertTrue(top1.isFinite && (0...100).contains(top1), "\(column): \(top1)")
         }
         XCTAssertNotNil(result.cells["r"]?["delta"])
+        // The teacher's top-1 on val/, measured once and kept in the run cache.
+        let teacherTop1 = try XCTUnwrap(result.cells["r"]?["teacher_top1"]?.values.first)
+        XCTAssertTrue((0...100).contains(teacherTop1), "\(teacherTop1)")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory + "/runs/teacher-eval").count, 1)
         let configs = try runner.configs()
         XCTAssertEqual(configs.map(\.model), ["resnet-smoke", "resnet-smoke"])
         let scalekd = try XCTUnwrap(configs.first { $0.method != nil })
