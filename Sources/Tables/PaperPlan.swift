@@ -111,8 +111,7 @@ public enum PaperPlan {
     public static func run(row: RowSpec, column: String, of spec: TableSpec, recipes: PaperRecipes) throws -> PaperRun {
         let file = spec.file
         let plan = try spec.paperPlan()
-        if let why = plan.omitted?[row.id] ?? spec.columns.first(where: { $0.id == column }).flatMap({ c in
-            plan.omitted?[c.id] ?? plan.omitted?["kind:" + c.kind.rawValue] }) {
+        if let why = plan.omission(row: row.id, column: column, of: spec) {
             throw SpecError(file: file, line: nil, message: "row '\(row.id)' run '\(column)' is not run at paper scale: \(why)")
         }
         guard let run = row.runs?[column] else {

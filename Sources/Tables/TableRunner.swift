@@ -422,7 +422,7 @@ public final class TableRunner {
     /// configurations once per invocation) in a child process, so its peak RSS is its own,
     /// and the `peak_memory` / `epoch_seconds` columns that read it.
     func measureCosts(row: RowSpec, into cells: inout [String: [String: CellValues]], configured: inout [String: [String: String]]) throws {
-        for step in spec.columns where step.kind == .step && !plan.omits(step) && !plan.omits(row: row.id) {
+        for step in spec.columns where step.kind == .step && !plan.omits(row: row.id, column: step.id, of: spec) {
             guard row.runs?[step.id] != nil else { continue }
             guard let measureStep else { throw InputError("table \(spec.table) times training steps: run it with `scalekd run table\(spec.table)`") }
             let config = try config(row: row, column: step.id, seed: 0)

@@ -125,11 +125,15 @@ public struct ScalePlan: Codable {
 }
 
 extension ScalePlan {
-    public func omits(row: String) -> Bool { omitted?[row] != nil }
-    public func omits(_ column: ColumnSpec) -> Bool { omitted?[column.id] != nil || omitted?["kind:" + column.kind.rawValue] != nil }
-    public func omits(row: String, column: String, of spec: TableSpec) -> Bool {
-        omits(row: row) || spec.columns.first { $0.id == column }.map(omits) == true
+    /// Why this scale leaves out the column (by its id or its kind), or nil when it runs.
+    public func omission(_ column: ColumnSpec) -> String? { omitted?[column.id] ?? omitted?["kind:" + column.kind.rawValue] }
+    /// Why this scale leaves out the row's run in `column`, or nil when it runs.
+    public func omission(row: String, column: String, of spec: TableSpec) -> String? {
+        omitted?[row] ?? spec.columns.first { $0.id == column }.flatMap(omission)
     }
+    public func omits(row: String) -> Bool { omitted?[row] != nil }
+    public func omits(_ column: ColumnSpec) -> Bool { omission(column) != nil }
+    public func omits(row: String, column: String, of spec: TableSpec) -> Bool { omission(row: row, column: column, of: spec) != nil }
     /// "what: why", one per omission, for outputs and dry runs.
     public var omissionLines: [String] {
         (omitted ?? [:]).sorted { $0.key < $1.key }.map { key, why in
