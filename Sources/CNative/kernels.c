@@ -4,6 +4,7 @@
 #include "cnative.h"
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 // exp(x) for x in float range: 2^k * p(r), r = x - k ln2, |r| <= ln2/2; relative error ~2e-7.

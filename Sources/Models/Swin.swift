@@ -90,22 +90,8 @@ public final class WindowAttention: Module {
 
     /// x [B * nW, N, C] (N = w^2); mask [nW, N, N] for shifted windows.
     public func callAsFunction(_ x: Tensor, mask: Tensor?) -> Tensor {
-        let (bw, n, c) = (x.shape[0], x.shape[1], x.shape[2])
-        let d = c / heads
-        let qkv = self.qkv(x).splitHeads(parts: 3, heads: heads)  // q, k, v [B', h, N, d]
-        let (q, k, v) = (qkv[0], qkv[1], qkv[2])
-        var logits = q.matmul(k, transposeB: true) * (1 / Float(d).squareRoot())  // [B', h, N, N]
-        let bias = relativePositionBias()
-        if let mask {
-            // One broadcast add of (bias + mask) [nW, h, N, N] over the windows of every image.
-            let nw = mask.shape[0]
-            let windowBias = bias + mask.reshaped([nw, 1, n, n])
-            logits = (logits.reshaped([bw / nw, nw, heads, n, n]) + windowBias).reshaped([bw, heads, n, n])
-        } else {
-            logits = logits + bias
-        }
-        let out = logits.softmax().matmul(v)  // [B', h, N, d]
-        return proj(heads == 1 ? out.reshaped([bw, n, c]) : mergeHeads(out))
+        let d = x.shape[2] / heads
+        return proj(multiHeadAttention(qkv: qkv(x), heads: heads, scale: 1 / Float(d).squareRoot(), bias: relativePositionBias(), mask: mask))
     }
 }
 

@@ -156,18 +156,12 @@ public final class ViTAttention: Module {
 
     /// x [B, L, C] -> [B, L, C]
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        let (b, l, c) = (x.shape[0], x.shape[1], x.shape[2])
+        let (l, c) = (x.shape[1], x.shape[2])
         let d = c / heads
         var bias = qkv.bias
         if let qBias, let vBias { bias = Tensor.concat([qBias, Tensor(zeros: [c]), vBias], axis: 0) }
-        let qkvOut = x.linear(weight: qkv.weight, bias: bias)
-            .reshaped([b, l, 3, heads, d]).permuted([2, 0, 3, 1, 4])  // [3, B, h, L, d]
-        let q = qkvOut.sliced(axis: 0, 0..<1).reshaped([b, heads, l, d])
-        let k = qkvOut.sliced(axis: 0, 1..<2).reshaped([b, heads, l, d])
-        let v = qkvOut.sliced(axis: 0, 2..<3).reshaped([b, heads, l, d])
-        let out = scaledDotProductAttention(q: q, k: k, v: v, scale: 1 / Float(d).squareRoot(),
-                                            bias: relativeBias(tokens: l))
-        return proj(mergeHeads(out))
+        return proj(multiHeadAttention(qkv: x.linear(weight: qkv.weight, bias: bias), heads: heads,
+                                       scale: 1 / Float(d).squareRoot(), bias: relativeBias(tokens: l)))
     }
 }
 

@@ -4,11 +4,45 @@ import Tensor
 /// Scaled dot-product attention on [B, h, Lq, d] x [B, h, Lk, d] -> [B, h, Lq, d],
 /// built from primitives (matmul, softmax) so its gradient needs no code of its own.
 /// `bias` is added to the logits ([h, Lq, Lk] or broadcastable: relative position
-/// bias, shifted-window masks).
+/// bias, shifted-window masks). The composed path of `multiHeadAttention`.
 public func scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, scale: Float, bias: Tensor? = nil) -> Tensor {
     var logits = q.matmul(k, transposeB: true) * scale
     if let bias { logits = logits + bias }
     return logits.softmax().matmul(v)
+}
+
+/// Multi-head attention with heads merged, on the fused kernel or the composed ops
+/// (AttentionBackend, SCALEKD_ATTENTION): the one place every model's attention goes through.
+/// Either `qkv` [B, L, 3C] (timm's fused projection: q, k, v, each heads x d) or `q` [B, Lq, C]
+/// with `k`, `v` [B, Lk, C]. `bias` [h, Lq, Lk] and `mask` [windows, Lq, Lk] (constant;
+/// entry b takes window b % windows: Swin's shifted windows) are added to the scaled
+/// scores. Returns [B, Lq, C].
+public func multiHeadAttention(qkv: Tensor, heads: Int, scale: Float, bias: Tensor? = nil, mask: Tensor? = nil) -> Tensor {
+    if AttentionBackend.current == .fused { return qkv.packedAttention(heads: heads, scale: scale, bias: bias, mask: mask) }
+    let parts = qkv.splitHeads(parts: 3, heads: heads)  // q, k, v [B, h, L, d]
+    return composedAttention(q: parts[0], k: parts[1], v: parts[2], scale: scale, bias: bias, mask: mask)
+}
+
+public func multiHeadAttention(q: Tensor, k: Tensor, v: Tensor, heads: Int, scale: Float, bias: Tensor? = nil) -> Tensor {
+    if AttentionBackend.current == .fused { return Tensor.attention(q: q, k: k, v: v, heads: heads, scale: scale, bias: bias) }
+    return composedAttention(q: splitHeads(q, heads: heads), k: splitHeads(k, heads: heads), v: splitHeads(v, heads: heads),
+                             scale: scale, bias: bias, mask: nil)
+}
+
+/// The composed path on heads already split ([B, h, L, d]) -> [B, L, h*d].
+private func composedAttention(q: Tensor, k: Tensor, v: Tensor, scale: Float, bias: Tensor?, mask: Tensor?) -> Tensor {
+    let (b, h, lq, lk) = (q.shape[0], q.shape[1], q.shape[2], k.shape[2])
+    let out: Tensor
+    if let mask {
+        // One broadcast add of (bias + mask) [nW, h, Lq, Lk] over the windows of every image.
+        let nw = mask.shape[0]
+        let windowBias = (bias.map { $0.reshaped([h, lq, lk]) + mask.reshaped([nw, 1, lq, lk]) }) ?? mask.reshaped([nw, 1, lq, lk])
+        let logits = (q.matmul(k, transposeB: true) * scale).reshaped([b / nw, nw, h, lq, lk]) + windowBias
+        out = logits.reshaped([b, h, lq, lk]).softmax().matmul(v)
+    } else {
+        out = scaledDotProductAttention(q: q, k: k, v: v, scale: scale, bias: bias?.reshaped([h, lq, lk]))
+    }
+    return h == 1 ? out.reshaped([b, lq, out.shape[3]]) : mergeHeads(out)
 }
 
 /// [B, L, h*d] -> [B, h, L, d]
@@ -35,12 +69,10 @@ public final class MultiHeadSelfAttention: Module {
         self.heads = heads
     }
 
-    /// x [B, L, C]; `bias` broadcastable to [B, h, L, L].
+    /// x [B, L, C]; `bias` [h, L, L].
     public func callAsFunction(_ x: Tensor, bias: Tensor? = nil) -> Tensor {
         let d = x.shape[2] / heads
-        let qkv = self.qkv(x).splitHeads(parts: 3, heads: heads)  // q, k, v [B, h, L, d]
-        let out = scaledDotProductAttention(q: qkv[0], k: qkv[1], v: qkv[2], scale: 1 / Float(d).squareRoot(), bias: bias)
-        return proj(mergeHeads(out))
+        return proj(multiHeadAttention(qkv: qkv(x), heads: heads, scale: 1 / Float(d).squareRoot(), bias: bias))
     }
 }
 
@@ -68,10 +100,7 @@ public final class MultiHeadCrossAttention: Module {
 
     public func callAsFunction(queries: Tensor, keysValues: Tensor) -> Tensor {
         let dim = q.weight.shape[0], d = dim / heads
-        let qh = splitHeads(q(queries), heads: heads)
-        let kh = splitHeads(k(keysValues), heads: heads)
-        let vh = splitHeads(v(keysValues), heads: heads)
-        let out = scaledDotProductAttention(q: qh, k: kh, v: vh, scale: extraScale / Float(d).squareRoot())
-        return proj(mergeHeads(out))
+        return proj(multiHeadAttention(q: q(queries), k: k(keysValues), v: v(keysValues), heads: heads,
+                                       scale: extraScale / Float(d).squareRoot()))
     }
 }

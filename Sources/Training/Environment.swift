@@ -23,6 +23,8 @@ public struct EnvironmentReport: Codable {
     public var convBackend: String
     /// Which GEMM blocks run on oneDNN (GEMMBackend: SCALEKD_GEMM and, under auto, the rule).
     public var gemmBackend: String
+    /// Which code computes attention (AttentionBackend: SCALEKD_ATTENTION).
+    public var attention: String
     public var onednn: String
     public var loopThreads: Int
     public var fftw: String
@@ -40,7 +42,7 @@ public struct EnvironmentReport: Codable {
             blasKernelRequested: blas.requestedCoreType, blasKernelReason: blas.reason,
             blasConfig: blas.config, blasThreads: blas.threads,
             kernelISA: isa.name, kernelISAReason: isa.reason, convBackend: ConvBackend.summary, gemmBackend: GEMMBackend.summary,
-            onednn: ConvBackend.libraryVersion,
+            attention: AttentionBackend.summary, onednn: ConvBackend.libraryVersion,
             loopThreads: Parallel.threads,
             fftw: FFTW.version, libpng: PNGWriter.libraryVersion, hdf5: HDF5File.libraryVersion)
     }
@@ -51,7 +53,8 @@ public struct EnvironmentReport: Codable {
          ("cpu", cpu), ("vector extensions", vectorExtensions.joined(separator: " ")), ("cores", "\(cores)"),
          ("blas library", blasLibrary), ("blas kernel", "\(blasKernel) (requested \(blasKernelRequested): \(blasKernelReason))"),
          ("blas config", blasConfig), ("native kernels", "\(kernelISA) (\(kernelISAReason); SCALEKD_ISA may name \(KernelISA.supported.joined(separator: ", ")))"), ("conv backend", "\(convBackend); SCALEKD_CONV may name native, dnnl, auto"),
-         ("gemm backend", "\(gemmBackend); SCALEKD_GEMM may name openblas, dnnl, auto"), ("onednn", onednn),
+         ("gemm backend", "\(gemmBackend); SCALEKD_GEMM may name openblas, dnnl, auto"),
+         ("attention", "\(attention); SCALEKD_ATTENTION may name fused, composed, auto"), ("onednn", onednn),
          ("blas threads", blasThreads == 1 ? "1 (large GEMMs are split over the loop threads)" : "\(blasThreads)"), ("loop threads", "\(loopThreads)"),
          ("fftw", fftw), ("libpng", libpng), ("hdf5", hdf5)] + extra.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }

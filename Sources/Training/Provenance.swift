@@ -23,6 +23,8 @@ public struct Provenance: Codable, Equatable {
     public var convBackend: String? = nil
     /// Which GEMM blocks ran on oneDNN (GEMMBackend.summary); nil likewise.
     public var gemmBackend: String? = nil
+    /// Which code computed attention (AttentionBackend); nil in runs recorded before there was a choice.
+    public var attention: String? = nil
     public var cpu: String
     public var finished: String
 
@@ -32,7 +34,8 @@ public struct Provenance: Codable, Equatable {
         let dirty = !(git(["status", "--porcelain", "--untracked-files=no", "--", "Sources", "Package.swift"]) ?? "").isEmpty
         let date = ISO8601DateFormatter().string(from: Date())
         return Provenance(gitCommit: commit, gitDirty: dirty, engineVersion: Engine.resultsVersion, threads: env.loopThreads,
-                          blasKernel: env.blasKernel, kernelISA: env.kernelISA, convBackend: env.convBackend, gemmBackend: env.gemmBackend, cpu: env.cpu, finished: date)
+                          blasKernel: env.blasKernel, kernelISA: env.kernelISA, convBackend: env.convBackend, gemmBackend: env.gemmBackend,
+                          attention: env.attention, cpu: env.cpu, finished: date)
     }
 
     /// Output of a git command in the current directory, nil when git or the repository is missing.

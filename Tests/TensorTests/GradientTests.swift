@@ -77,6 +77,18 @@ final class GradientTests: XCTestCase {
         assertGradientsMatch([at, shared]) { $0[0].matmul($0[1], transposeA: true) }
     }
 
+    func testFusedAttention() {
+        // Packed q, k, v with a relative-position bias and two windows of a shifted-window
+        // mask (entries 0, 2 take window 0; 1, 3 window 1).
+        let qkv = randomTensor([4, 5, 12], seed: 21), bias = randomTensor([2, 5, 5], seed: 22)
+        let mask = Tensor(shape: [2, 5, 5], values: (0..<50).map { $0 % 7 == 3 ? -100 : 0 })
+        assertGradientsMatch([qkv, bias]) { $0[0].packedAttention(heads: 2, scale: 0.5, bias: $0[1], mask: mask) }
+        assertGradientsMatch([qkv]) { $0[0].packedAttention(heads: 1, scale: 0.3) }
+        // Separate projections, more keys than queries, three heads.
+        let q = randomTensor([2, 3, 9], seed: 23), k = randomTensor([2, 7, 9], seed: 24), v = randomTensor([2, 7, 9], seed: 25)
+        assertGradientsMatch([q, k, v]) { Tensor.attention(q: $0[0], k: $0[1], v: $0[2], heads: 3, scale: 1.5) }
+    }
+
     func testLinear() {
         let x = randomTensor([2, 3, 7], seed: 18), w = randomTensor([5, 7], seed: 19), b = randomTensor([5], seed: 20)
         assertGradientsMatch([x, w, b]) { $0[0].linear(weight: $0[1], bias: $0[2]) }

@@ -110,7 +110,7 @@ final class KernelISATests: XCTestCase {
         convolutions()
         // Every dispatched kernel is covered (a new one needs a case here).
         let members = Set(Mirror(reflecting: skd_kernel_table()).children.compactMap(\.label))
-        XCTAssertEqual(members.count, 25)
+        XCTAssertEqual(members.count, 27)
         XCTAssertEqual(members.subtracting(tested), [], "kernels without a variant comparison")
     }
 
@@ -162,6 +162,22 @@ final class KernelISATests: XCTestCase {
         skd_softmax_rows(x, probs, rows, sn)
         compare("skd_softmax_rows", outputs: [rows * sn]) { t, o in t.skd_softmax_rows!(x, o[0], rows, sn) }
         compare("skd_softmax_backward_rows", outputs: [rows * sn]) { t, o in t.skd_softmax_backward_rows!(probs, g, o[0], rows, sn) }
+
+        // Attention: 3 entries of 2 heads, 5 queries, 7 keys, d 6, packed rows wider than the
+        // heads (a stride of 15), bias and two windows of mask; then the backward from p.
+        let (ab, ah, lq, lk, ad) = (3, 2, 5, 7, 6)
+        var geo = skd_attention_geometry(heads: ah, lq: lq, lk: lk, d: ad, q_batch: lq * 15, q_row: 15, k_batch: lk * 15, k_row: 15,
+                                         v_batch: lk * 15, v_row: 15, o_batch: lq * ah * ad, o_row: ah * ad, windows: 2, scale: 0.4)
+        let aq = floats(ab * lq * 15, seed: 30), ak = floats(ab * lk * 15, seed: 31), av = floats(ab * lk * 15, seed: 32)
+        let abias = floats(ah * lq * lk, seed: 33), amask = floats(2 * lq * lk, seed: 34, scale: 3)
+        let ago = floats(ab * lq * ah * ad, seed: 35), ap = floats(ab * ah * lq * lk, seed: 0), ao = floats(ab * lq * ah * ad, seed: 0)
+        skd_attention_forward(&geo, aq, ak, av, abias, amask, ao, ap, 0, ab)
+        compare("skd_attention_forward", outputs: [ab * lq * ah * ad, ab * ah * lq * lk]) { t, o in
+            t.skd_attention_forward!(&geo, aq, ak, av, abias, amask, o[0], o[1], 0, ab)
+        }
+        compare("skd_attention_backward", outputs: [ab * lq * 15, ab * lk * 15, ab * lk * 15, ah * lq * lk]) { t, o in
+            t.skd_attention_backward!(&geo, aq, ak, av, ap, ago, o[0], o[1], o[2], o[3], 0, ab)
+        }
 
         let (tr, tc) = (21, 45)
         for (r0, r1) in [(0, 21), (3, 20)] {

@@ -34,6 +34,18 @@ int skd_cpu_has(const char *feature);
 
 /// A C string exported by an already-loaded library (e.g. "fftwf_version"), or NULL.
 const char *skd_exported_string(const char *symbol);
+/// The geometry of a fused attention call: entries of `heads` heads, lq queries, lk keys,
+/// d floats per head. Row i of head h of entry b starts at q + b*q_batch + i*q_row + h*d
+/// (K, V and O likewise), so Q, K, V are read where the projections wrote them. The
+/// optional bias is [heads, lq, lk]; the optional mask [windows, lq, lk], entry b taking
+/// window b % windows (Swin's shifted windows). Scores are scale * q.k + bias + mask.
+typedef struct skd_attention_geometry {
+    long heads, lq, lk, d;
+    long q_batch, q_row, k_batch, k_row, v_batch, v_row, o_batch, o_row;
+    long windows;
+    float scale;
+} skd_attention_geometry;
+
 /// The kernels below are built once per instruction-set variant from one source each
 /// (isa_variants.h): NAME_avx512 and NAME_avx2 on x86-64, NAME_baseline everywhere. NAME
 /// itself calls the variant chosen once per process (skd_isa_active). Each entry is
@@ -70,6 +82,13 @@ const char *skd_exported_string(const char *symbol);
     /* Row-wise softmax of [rows, n] (max-shifted), and its backward dx += y * (g - <g, y>). */ \
     X(skd_softmax_rows, (const float *x, float *y, long rows, long n), (x, y, rows, n)) \
     X(skd_softmax_backward_rows, (const float *y, const float *g, float *dx, long rows, long n), (y, g, dx, rows, n)) \
+    /* Fused multi-head attention of entries b0..<b1 (skd_attention_geometry), and its */ \
+    /* backward (gradients added; any of dq, dk, dv, dbias may be NULL). */ \
+    X(skd_attention_forward, (const skd_attention_geometry *g, const float *q, const float *k, const float *v, const float *bias, \
+                              const float *mask, float *o, float *p, long b0, long b1), (g, q, k, v, bias, mask, o, p, b0, b1)) \
+    X(skd_attention_backward, (const skd_attention_geometry *g, const float *q, const float *k, const float *v, const float *p, \
+                               const float *go, float *dq, float *dk, float *dv, float *dbias, long b0, long b1), \
+      (g, q, k, v, p, go, dq, dk, dv, dbias, b0, b1)) \
     /* dst [cols, rows] = transpose of src [rows, cols], for src rows r0..<r1. */ \
     X(skd_transpose_block, (const float *src, float *dst, long rows, long cols, long r0, long r1), (src, dst, rows, cols, r0, r1)) \
     /* im2col of one NCHW image into col [c*kh*kw, ho*wo] (zeros outside the image), and the */ \
