@@ -8,7 +8,10 @@
 # 2. The 2-rank run killed mid-run (rank 0 SIGKILLs itself halfway through its 5th checkpoint
 #    write; mpirun then ends rank 1) and started again: it resumes, and its final weights and
 #    optimizer state are bit-identical to the uninterrupted 2-rank run's.
-# About a minute on an idle 2-core machine.
+# 3. Table 1 at ci scale under mpirun (every run on both ranks, rank 0 assembles); assembled
+#    again in one process with --ranks 2 it trains nothing and writes the same table; with one
+#    run gone, that one process refuses to train it.
+# About two minutes on an idle 2-core machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 exe=.build/release/scalekd
@@ -46,4 +49,21 @@ echo "== resumed against uninterrupted (bit-identical)"
 "$exe" compare-checkpoints "$(checkpoint two)" "$(checkpoint resumed)"
 top1() { grep '"top1"' "$work/$1"/*/result.json | tr -d ' ,'; }
 [ "$(top1 two)" = "$(top1 resumed)" ] || { echo "FAIL: test top-1 $(top1 two) uninterrupted, $(top1 resumed) resumed"; exit 1; }
+echo "== table 1 at ci scale on 2 MPI ranks"
+"${mpi[@]}" "$exe" run table1 --scale ci --runs "$work/table" --out "$work/table-out" > "$work/table.log"
+tail -1 "$work/table.log"
+claims=$(grep -c '^table 1 at ci scale' "$work/table.log")
+[ "$claims" = 1 ] || { echo "FAIL: the table's summary was printed $claims times (rank 0 alone prints)"; exit 1; }
+runs_before=$(ls "$work/table" | wc -l)
+"$exe" run table1 --scale ci --runs "$work/table" --out "$work/table-one" --ranks 2 > /dev/null
+[ "$(ls "$work/table" | wc -l)" = "$runs_before" ] || { echo "FAIL: assembling with --ranks 2 trained runs"; exit 1; }
+strip() { grep -v -i -E 'commit|wall|generated|threads' "$1"; }
+diff <(strip "$work/table-out/table01.md") <(strip "$work/table-one/table01.md") > /dev/null \
+  || { echo "FAIL: the table assembled in one process differs from the 2-rank one"; exit 1; }
+# A student run of the table (not the ci teacher every run distils from).
+rm -rf "$(dirname "$(grep -l '"model":"resnet-mini"' "$work"/table/*/config.json | head -1)")"
+if "$exe" run table1 --scale ci --runs "$work/table" --out "$work/table-one" --ranks 2 > "$work/refused.log" 2>&1; then
+  echo "FAIL: one process assembled a table with a missing 2-rank run"; exit 1
+fi
+grep -q "keyed for 2 data-parallel ranks" "$work/refused.log" || { echo "FAIL: no clear refusal:"; cat "$work/refused.log"; exit 1; }
 echo "mpi-test passed"

@@ -29,6 +29,13 @@ public final class TableRunner {
     /// Set by the executable (Bench's child-process jobs; Tables cannot import Bench).
     public var measureStep: ((RunConfig, Int) throws -> (seconds: Double, peakMiB: Double))?
     var measuredSteps: [String: (seconds: Double, peakMiB: Double)] = [:]
+    /// The processes every run trains in: one, or the ranks of `mpirun -np N` (each run then
+    /// splits its batches over all ranks and rank 0 alone writes records and outputs).
+    public var dataParallel: DataParallel = .single { didSet { ranks = dataParallel.worldSize } }
+    /// The rank count in the runs' keys (a run's numbers depend on it): the world's, or, to
+    /// assemble a table whose runs trained under mpirun from one process, theirs (`--ranks`).
+    /// A run it names that is missing cannot be trained by another count of processes.
+    public var ranks = 1
 
     /// A runner at ci or small scale, or at paper scale for a table with nothing to train.
     public convenience init(spec: TableSpec, scale: Scale, seeds: Int? = nil, cache: RunCache = RunCache(),
@@ -79,7 +86,23 @@ public final class TableRunner {
     var teacherRecords: [TeacherRecord] { get throws { try teacherRecordsResult.get() } }
     /// The run config of one (row, column, seed).
     public func config(row: RowSpec, column: String, seed: Int) throws -> RunConfig {
-        if let paper { return try paperConfig(row: row, column: column, seed: seed, paper) }
+        var c = try paper.map { try paperConfig(row: row, column: column, seed: seed, $0) } ?? smallConfig(row: row, column: column, seed: seed)
+        c.worldSize = ranks > 1 ? ranks : nil
+        return c
+    }
+
+    /// Refuses to train runs keyed for another number of processes than will train them: the
+    /// world's ranks, or this process `alone` (assembly, which rank 0 does by itself).
+    func requireTrainable(_ configs: [RunConfig], alone: Bool = false) throws {
+        let processes = alone ? 1 : dataParallel.worldSize
+        guard ranks != processes else { return }
+        let missing = configs.filter { cache.result(for: $0) == nil }
+        guard let first = missing.first else { return }
+        throw InputError("table \(spec.table): \(missing.count) runs keyed for \(ranks) data-parallel ranks are missing (first: \(first.key), "
+            + "\(first.model)); train them under `mpirun -np \(ranks)` (`scalekd run table\(spec.table)` with the same options), not in \(processes) process(es)")
+    }
+
+    func smallConfig(row: RowSpec, column: String, seed: Int) throws -> RunConfig {
         let run = row.runs![column]!
         guard var strategy = TrainingStrategy.named(run.strategy ?? plan.strategy ?? "advanced") else {
             throw SpecError(file: "table \(spec.table)", line: nil, message: "unknown strategy in row \(row.id)")
@@ -207,8 +230,16 @@ public final class TableRunner {
             // trains, not when its first distillation starts after days of baselines.
             for name in Set(configs.compactMap(\.teacher)).sorted() { _ = try teachers.teacher(name) }
         }
-        try cache.trainAll(configs, data: data, teachers: teachers)
-        try keepNeededWeights()
+        try requireTrainable(configs)
+        if dataParallel.isSingle {
+            try cache.trainAll(configs, data: data, teachers: teachers)
+        } else {
+            // Every rank walks the same list in the same order; rank 0 decides each run (it
+            // holds the run's lock and broadcasts whether to train), so the ranks train each
+            // missing run together and skip the finished ones together.
+            for config in configs { _ = try cache.train(config, data: data, teachers: teachers, dataParallel: dataParallel) }
+        }
+        if dataParallel.writes { try keepNeededWeights() }
     }
 
     /// The runs whose final weights a later step reads: the run a fine-tuning run starts
@@ -272,7 +303,8 @@ public final class TableRunner {
 
     /// Trains (or takes from the cache) one run.
     func result(of config: RunConfig) throws -> RunResult {
-        try cache.train(config, data: data, teachers: teachers)!
+        try requireTrainable([config], alone: true)
+        return try cache.train(config, data: data, teachers: teachers)!
     }
 
     /// Trains the table's missing runs in `jobs` processes (this one and `jobs - 1` workers

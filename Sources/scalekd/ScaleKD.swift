@@ -211,6 +211,8 @@ struct RunTableCommand: ParsableCommand {
     var limitPerClass: Int?
     @Option(help: "Paper scale, for smoke runs: the global batch instead of the recipe's per-GPU batch x GPUs; the learning rate stays the recipe's (enters the run key).")
     var batchSize: Int?
+    @Option(help: "The data-parallel ranks the runs trained on (their keys include it): to assemble, in one process, a table trained under `mpirun -np N`. Under mpirun it is the world's size.")
+    var ranks: Int?
 
     /// The flags that only paper-scale runs read, as given (also passed on to --jobs workers).
     var paperArguments: [String] {
@@ -236,8 +238,27 @@ struct RunTableCommand: ParsableCommand {
                                 recipes: try PaperRecipes.load(), epochs: epochs, limitPerClass: limitPerClass, batchSize: batchSize)
     }
 
+    /// Under `mpirun -np N` every rank trains each missing run together (its batches split
+    /// over the ranks), then rank 0 assembles the outputs; an error on any rank ends them all.
     func run() throws {
+        let world = DataParallel.world
+        do {
+            try execute(world)
+        } catch let error where !world.isSingle {
+            FileHandle.standardError.write(Data("rank \(world.rank): error: \(error)\n".utf8))
+            world.abort()
+        }
+        world.finish()
+    }
+
+    func execute(_ world: DataParallel) throws {
         let scale = try Scale(named: self.scale)
+        if let ranks, ranks < 1 || (!world.isSingle && ranks != world.worldSize) {
+            throw InputError("--ranks \(ranks): " + (world.isSingle ? "must be at least 1" : "under mpirun it must be the world's size, \(world.worldSize)"))
+        }
+        if !world.isSingle && (dryRun || slurm || worker || (jobs ?? 1) != 1) {
+            throw InputError("under mpirun every rank trains each run together: --jobs, --slurm and --dry-run are for one process")
+        }
         if dryRun {
             guard scale == .paper else { throw InputError("--dry-run is for --scale paper (ci and small runs are cheap enough to start)") }
             guard measureBatch >= 2, measureSteps >= 1 else { throw InputError("--measure-batch must be at least 2 and --measure-steps at least 1") }
@@ -256,7 +277,8 @@ struct RunTableCommand: ParsableCommand {
         // GEMMs do split well; step timings (Table 15) must not share the CPU.
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let timesSteps = spec.columns.contains { $0.kind == .step }
-        let jobs = self.jobs ?? (scale == .small && !timesSteps && !worker && shard == nil && rows == nil && !slurm ? cores : 1)
+        if timesSteps && !world.isSingle { throw InputError("table \(spec.table) times training steps: run it in one process, not under mpirun") }
+        let jobs = self.jobs ?? (scale == .small && world.isSingle && !timesSteps && !worker && shard == nil && rows == nil && !slurm ? cores : 1)
         var workerEnvironment: [String: String] = [:]
         if jobs > 1, ProcessInfo.processInfo.environment["SCALEKD_THREADS"] == nil {
             let threads = max(1, cores / jobs)
@@ -267,11 +289,14 @@ struct RunTableCommand: ParsableCommand {
         let paper = scale == .paper && spec.hasRunsOrSteps
         if paper && slurm {
             throw InputError("--slurm writes ci and small-scale jobs (2 CPUs, 8 GB each); give paper-scale runs your own job scripts around "
-                + "`scalekd run table\(spec.table) --scale paper --shard i/N` with --data and --teacher-weights")
+                + "`srun -n <ranks> scalekd run table\(spec.table) --scale paper --shard i/N` with --data and --teacher-weights (each run "
+                + "data-parallel over the task's ranks), then assemble with `--ranks <ranks>` in one process")
         }
         let runner = paper
             ? try TableRunner(spec: spec, paper: try paperInputs(spec), seeds: seeds, cache: RunCache(root: runs), outputDirectory: out)
             : try TableRunner(spec: spec, scale: scale, seeds: seeds, cache: RunCache(root: runs), outputDirectory: out, data: try DataCatalog())
+        if world.isSingle { runner.ranks = ranks ?? 1 } else { runner.dataParallel = world }
+        let say: (String) -> Void = world.writes ? { print($0) } : { _ in }
         // Step columns (Table 15) are timed by Bench's child-process jobs, each its own peak RSS.
         runner.measureStep = { config, timedSteps in
             guard let row = try Bench.runInChild(.runStep(config), repeats: timedSteps).first else {
@@ -283,13 +308,13 @@ struct RunTableCommand: ParsableCommand {
         if let shard {
             let share = try Shard(parsing: shard)
             let count = try runner.trainShard(share)
-            print("table \(spec.table) shard \(share): \(count) runs trained or found; run without --shard to assemble the outputs")
+            say("table \(spec.table) shard \(share): \(count) runs trained or found; run without --shard to assemble the outputs")
             return
         }
         if let rows {
             let ids = rows.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
             let count = try runner.trainRows(ids)
-            print("table \(spec.table) rows \(ids.joined(separator: ", ")): \(count) runs trained or found; run without --rows to assemble the outputs")
+            say("table \(spec.table) rows \(ids.joined(separator: ", ")): \(count) runs trained or found; run without --rows to assemble the outputs")
             return
         }
         if slurm {
@@ -302,6 +327,10 @@ struct RunTableCommand: ParsableCommand {
             let submit = try jobs.write()
             print("wrote slurm/ scripts: \(jobs.shards) tasks of up to \(SlurmJobs.slurmTime(jobs.secondsPerShard)) each; submit with \(submit)")
             return
+        }
+        if !world.isSingle {
+            try runner.trainAvailable()
+            guard world.writes else { return }
         }
         var workerArguments = ["run", table, "--scale", scale.rawValue, "--runs", runs, "--worker"] + paperArguments
         if let seeds { workerArguments += ["--seeds", "\(seeds)"] }
