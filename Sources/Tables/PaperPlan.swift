@@ -191,12 +191,24 @@ public struct PaperScaleInputs {
     public var epochs: Int?
     /// The first N images of each class of train/ and val/.
     public var limitPerClass: Int?
-    /// The global batch instead of the recipe's per-GPU batch x GPUs (the learning rate stays the recipe's).
+    /// The global batch instead of the recipe's per-GPU batch x GPUs (the learning rate stays
+    /// the recipe's unless `scalesLearningRate`).
     public var batchSize: Int?
+    /// With `batchSize`: the recipe's learning rate times batchSize / its global batch (the
+    /// linear scaling rule, Goyal et al. 2017), for runs on fewer GPUs than the paper's.
+    public var scalesLearningRate = false
 
     public init(data: ImageFolderData, teachers: TeacherWeightFiles, recipes: PaperRecipes, epochs: Int? = nil,
-                limitPerClass: Int? = nil, batchSize: Int? = nil) {
+                limitPerClass: Int? = nil, batchSize: Int? = nil, scalesLearningRate: Bool = false) {
         self.data = data; self.teachers = teachers; self.recipes = recipes
         self.epochs = epochs; self.limitPerClass = limitPerClass; self.batchSize = batchSize
+        self.scalesLearningRate = scalesLearningRate
+    }
+
+    /// A recipe's training strategy with the batch override's learning rate, if it scales.
+    func trainingStrategy(_ recipe: PaperRecipe, _ name: String) throws -> TrainingStrategy {
+        var s = try recipe.trainingStrategy(name)
+        if scalesLearningRate, let batchSize { s.learningRate *= Float(batchSize) / Float(recipe.globalBatch) }
+        return s
     }
 }

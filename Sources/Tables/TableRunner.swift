@@ -156,7 +156,7 @@ public final class TableRunner {
         }
         // A timed step (Table 15) runs one GPU's share of the recipe's batch, as the paper's per-GPU memory is measured.
         let timed = spec.columns.contains { $0.id == column && $0.kind == .step }
-        return RunConfig(model: run.student, split: split, strategy: try run.recipe.trainingStrategy(run.strategy),
+        return RunConfig(model: run.student, split: split, strategy: try paper.trainingStrategy(run.recipe, run.strategy),
                          epochs: paper.epochs ?? run.epochs,
                          batchSize: paper.batchSize ?? (timed ? run.recipe.perGPUBatch : run.recipe.globalBatch), seed: UInt64(seed),
                          method: method, teacher: run.teacher,

@@ -209,16 +209,19 @@ struct RunTableCommand: ParsableCommand {
     var epochs: Int?
     @Option(help: "Paper scale, for smoke runs: only the first N images of each class of train/ and val/ (enters the run key).")
     var limitPerClass: Int?
-    @Option(help: "Paper scale, for smoke runs: the global batch instead of the recipe's per-GPU batch x GPUs; the learning rate stays the recipe's (enters the run key).")
+    @Option(help: "Paper scale: the global batch instead of the recipe's per-GPU batch x GPUs; the learning rate stays the recipe's unless --scale-lr (enters the run key).")
     var batchSize: Int?
+    @Flag(help: "Paper scale, with --batch-size: scale the recipe's learning rate by batch / its global batch (linear scaling rule; enters the run key).")
+    var scaleLr = false
     @Option(help: "The data-parallel ranks the runs trained on (their keys include it): to assemble, in one process, a table trained under `mpirun -np N`. Under mpirun it is the world's size.")
     var ranks: Int?
 
     /// The flags that only paper-scale runs read, as given (also passed on to --jobs workers).
     var paperArguments: [String] {
-        [("--data", data), ("--teacher-weights", teacherWeights), ("--epochs", epochs.map(String.init)),
-         ("--limit-per-class", limitPerClass.map(String.init)), ("--batch-size", batchSize.map(String.init))]
-            .flatMap { flag, value in value.map { [flag, $0] } ?? [] }
+        let given: [(String, String?)] = [("--data", data), ("--teacher-weights", teacherWeights), ("--epochs", epochs.map(String.init)),
+                                          ("--limit-per-class", limitPerClass.map(String.init)), ("--batch-size", batchSize.map(String.init))]
+        let flags: [String] = scaleLr ? ["--scale-lr"] : []
+        return given.flatMap { flag, value in value.map { [flag, $0] } ?? [] } + flags
     }
 
     /// Paper scale: the ImageNet folders, teacher weights, recipes and overrides of the table's runs.
@@ -232,10 +235,12 @@ struct RunTableCommand: ParsableCommand {
         for (flag, value) in [("--epochs", epochs), ("--limit-per-class", limitPerClass), ("--batch-size", batchSize)] {
             if let value, value < 1 { throw InputError("\(flag) must be at least 1 (got \(value))") }
         }
+        if scaleLr && batchSize == nil { throw InputError("--scale-lr scales the learning rate to --batch-size: give --batch-size") }
         let folders = try ImageFolderData(root: data)
         for line in folders.summary { print("data " + line) }
         return PaperScaleInputs(data: folders, teachers: try TeacherWeightFiles(parsing: teacherWeights ?? ""),
-                                recipes: try PaperRecipes.load(), epochs: epochs, limitPerClass: limitPerClass, batchSize: batchSize)
+                                recipes: try PaperRecipes.load(), epochs: epochs, limitPerClass: limitPerClass, batchSize: batchSize,
+                                scalesLearningRate: scaleLr)
     }
 
     /// Under `mpirun -np N` every rank trains each missing run together (its batches split

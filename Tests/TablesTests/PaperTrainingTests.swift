@@ -65,11 +65,12 @@ final class PaperTrainingTests: XCTestCase {
     override func tearDown() { try? FileManager.default.removeItem(atPath: directory) }
 
     func runner(teachers: [String: String]? = nil, epochs: Int? = nil, limitPerClass: Int? = nil, batchSize: Int? = nil,
-                data: ImageFolderData? = nil) throws -> TableRunner {
+                scalesLearningRate: Bool = false, data: ImageFolderData? = nil) throws -> TableRunner {
         let inputs = PaperScaleInputs(data: try data ?? ImageFolderData(root: root),
                                       teachers: TeacherWeightFiles(files: teachers ?? ["swin-smoke": teacherFile]),
                                       recipes: try PaperRecipes.load(from: directory + "/recipes.yaml"),
-                                      epochs: epochs, limitPerClass: limitPerClass, batchSize: batchSize)
+                                      epochs: epochs, limitPerClass: limitPerClass, batchSize: batchSize,
+                                      scalesLearningRate: scalesLearningRate)
         return try TableRunner(spec: try TableSpec.load(directory + "/table98.yaml"), paper: inputs,
                                cache: RunCache(root: directory + "/runs", store: nil), outputDirectory: directory + "/out")
     }
@@ -117,6 +118,13 @@ final class PaperTrainingTests: XCTestCase {
         XCTAssertEqual(keys.count, 2)
         for other in [try runner(epochs: 2), try runner(limitPerClass: 2), try runner(batchSize: 4)] {
             XCTAssertTrue(try Set(other.configs().map(\.key)).isDisjoint(with: keys))
+        }
+        // --scale-lr: the recipe's learning rate times batch / its global batch, another run.
+        let plain = try runner(batchSize: 4).configs(), scaled = try runner(batchSize: 4, scalesLearningRate: true).configs()
+        XCTAssertTrue(Set(scaled.map(\.key)).isDisjoint(with: plain.map(\.key)))
+        for (p, q) in zip(plain, scaled) {  // resnet-smoke's recipe: learning rate 1e-3 at a global batch of 3
+            XCTAssertEqual(p.strategy.learningRate, 1e-3, accuracy: 1e-9)
+            XCTAssertEqual(q.strategy.learningRate, 1e-3 * 4 / 3, accuracy: 1e-9)
         }
         // Another copy of the data (one more training image) is another run.
         let picture = GeneratedImageFolder.image(width: 80, height: 80, label: 0, variant: 5)
