@@ -283,7 +283,9 @@ struct RunTableCommand: ParsableCommand {
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let timesSteps = spec.columns.contains { $0.kind == .step }
         if timesSteps && !world.isSingle { throw InputError("table \(spec.table) times training steps: run it in one process, not under mpirun") }
-        let jobs = self.jobs ?? (scale == .small && world.isSingle && !timesSteps && !worker && shard == nil && rows == nil && !slurm ? cores : 1)
+        // Assembling N-rank runs (--ranks N) trains nothing here: one process.
+        let jobs = self.jobs ?? (scale == .small && world.isSingle && (ranks ?? 1) == 1 && !timesSteps && !worker && shard == nil && rows == nil
+                                 && !slurm ? cores : 1)
         var workerEnvironment: [String: String] = [:]
         if jobs > 1, ProcessInfo.processInfo.environment["SCALEKD_THREADS"] == nil {
             let threads = max(1, cores / jobs)
@@ -339,6 +341,7 @@ struct RunTableCommand: ParsableCommand {
         }
         var workerArguments = ["run", table, "--scale", scale.rawValue, "--runs", runs, "--worker"] + paperArguments
         if let seeds { workerArguments += ["--seeds", "\(seeds)"] }
+        if let ranks { workerArguments += ["--ranks", "\(ranks)"] }
         let result = try runner.run(jobs: jobs, workerArguments: workerArguments, workerEnvironment: workerEnvironment)
         print(String(format: "table %d at %@ scale: %d claims; outputs in %@", spec.table, scale.rawValue, result.claims.count,
                      TableSpec.outputPath(table: spec.table, directory: out)))
