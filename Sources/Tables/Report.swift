@@ -65,14 +65,12 @@ public enum Report {
                 .replacingOccurrences(of: "](figure", with: "](\(outputs)/figure")
             // A table without the scale line (content not recovered) starts with its heading.
             var section = ("\n" + linked).replacingOccurrences(of: "\n# ", with: "\n### ")
-            if let table = Int(stem.filter(\.isNumber)), let why = outdated[table], let heading = section.range(of: "\n### ") {
-                let line = section[heading.upperBound...].prefix { $0 != "\n" }
-                section = section.replacingOccurrences(of: "### " + line, with: "### " + line + "\n\n**Outdated**: \(why) \(outdatedNote).")
+            if let table = Int(stem.filter(\.isNumber)), let why = outdated[table] {
+                section = underHeading(section, "**Outdated**: \(why) \(outdatedNote).")
             }
-            if staleVerdicts.contains(stem), let heading = section.range(of: "\n### ") {
-                let line = section[heading.upperBound...].prefix { $0 != "\n" }
-                section = section.replacingOccurrences(of: "### " + line, with: "### " + line
-                    + "\n\n**The verdicts in this section were written by an older claim evaluator; the Claims table at the top judges the same cells with today's rules.**")
+            if staleVerdicts.contains(stem) {
+                section = underHeading(section, "**The verdicts in this section were written by an older claim evaluator; the Claims table at the "
+                    + "top judges the same cells with today's rules.**")
             }
             md += section + "\n"
             let prefix = stem == "figures" ? "figure" : stem
@@ -102,6 +100,13 @@ public enum Report {
             md += "\n## Student baselines\n\nRecipes chosen on validation (docs/recipe-search.md):\n\n![students' validation curves](docs/recipe-search-curves.png)\n"
         }
         try AtomicWrite.write(Data(md.utf8), to: path)
+    }
+
+    /// The section with `note` as a paragraph right under its first heading.
+    static func underHeading(_ section: String, _ note: String) -> String {
+        guard let heading = section.range(of: "\n### ") else { return section }
+        let line = section[heading.upperBound...].prefix { $0 != "\n" }
+        return section.replacingOccurrences(of: "### " + line, with: "### " + line + "\n\n" + note)
     }
 
     /// How many of the runs a table would train today (its spec, the committed recipes and

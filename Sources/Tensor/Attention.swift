@@ -53,7 +53,7 @@ public enum AttentionBackend: String, CaseIterable, Sendable {
 
 /// Where one of Q, K, V lives: a tensor, the offset of head 0 of row 0 of entry 0, and the
 /// strides between entries and between rows (heads lie d floats apart).
-public struct AttentionOperand {
+struct AttentionOperand {
     let tensor: Tensor
     let offset: Int, batchStride: Int, rowStride: Int
 }
