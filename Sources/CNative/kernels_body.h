@@ -109,12 +109,26 @@ void SKD_VARIANT(skd_layernorm_param_grads_rows)(const float *x, const float *g,
     }
 }
 
+// max of s[0..<n]: 8-float lanes, then the lanes and the tail. A plain loop compiles to a
+// chain of dependent scalar max instructions (it was most of the fused attention forward's
+// time at 64 keys). max is exact, so the result is the plain loop's.
+static inline float SKD_VARIANT(skd_row_max)(const float *s, long n) {
+    float mx = -__builtin_inff();
+    long j = 0;
+    if (n >= 8) {
+        skd_v8 m = *(const skd_v8 *)s;
+        for (j = 8; j + 8 <= n; j += 8) m = __builtin_elementwise_max(m, *(const skd_v8 *)(s + j));
+        mx = __builtin_reduce_max(m);
+    }
+    for (; j < n; j++) mx = s[j] > mx ? s[j] : mx;
+    return mx;
+}
+
 void SKD_VARIANT(skd_softmax_rows)(const float *x, float *y, long rows, long n) {
     for (long r = 0; r < rows; r++) {
         const float *s = x + r * n;
         float *o = y + r * n;
-        float mx = -__builtin_inff();
-        for (long i = 0; i < n; i++) mx = s[i] > mx ? s[i] : mx;
+        const float mx = SKD_VARIANT(skd_row_max)(s, n);
         float z = 0;
         for (long i = 0; i < n; i++) { float e = skd_exp(s[i] - mx); o[i] = e; z += e; }
         float inv = 1.0f / z;
@@ -243,22 +257,6 @@ static void SKD_VARIANT(skd_att_product)(const float *w, long rs, long ts, const
             o[c] = accumulate ? o[c] + alpha * a : alpha * a;
         }
     }
-}
-
-// max of s[0..<n]: vector lanes, then the lanes and the tail (the scalar loop compiles to a
-// chain of dependent max instructions: it was most of the attention forward's time).
-static inline float SKD_VARIANT(skd_row_max)(const float *s, long n) {
-    typedef skd_v8 vec;
-    enum { W = 8 };
-    float mx = -__builtin_inff();
-    long j = 0;
-    if (n >= W) {
-        vec m = *(const vec *)s;
-        for (j = W; j + W <= n; j += W) m = __builtin_elementwise_max(m, *(const vec *)(s + j));
-        mx = __builtin_reduce_max(m);
-    }
-    for (; j < n; j++) mx = s[j] > mx ? s[j] : mx;
-    return mx;
 }
 
 // yt [d][lkp] = the first d floats of y's lk rows, transposed (columns lk..<lkp are left as
