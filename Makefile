@@ -11,7 +11,7 @@ TABLES := $(foreach n,1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16,table$(n))
 
 CI_TABLES := 1 2 3 4 5 6 7 9 10 11 15 16
 
-.PHONY: setup build test mpi-test slurm-test bench env teachers recipes campaign figures report clean ci-tables ci-check ci-expected $(TABLES)
+.PHONY: setup build test mpi-test slurm-test bench env teachers recipes campaign plan figures report clean ci-tables ci-check ci-expected $(TABLES)
 
 # Installs the Debian packages only when one is missing (apt-get update first, then).
 setup:
@@ -87,6 +87,10 @@ recipes: build
 # The whole small-scale campaign in two background lanes (tools/campaign.sh: status, stop).
 campaign: build
 	tools/campaign.sh start
+
+# What the campaign's tables still need: runs finished and left, time left on this machine.
+plan: build
+	tools/campaign.sh plan
 
 report: build
 	$(SCALEKD) report

@@ -8,6 +8,8 @@
 #   tools/campaign.sh start    start both lanes in the background (logs in runs/logs/)
 #   tools/campaign.sh status   what each lane is doing and its last progress line
 #   tools/campaign.sh stop     stop both lanes (a run resumes from its last checkpoint)
+#   tools/campaign.sh plan     each table's runs finished and left, and the time left
+#                              (`scalekd run tableN --dry-run` prints a table's runs one by one)
 #   tools/campaign.sh lane-teachers | lane-students   run one lane in the foreground
 #
 # Lane teachers: the unfinished teachers, on the arithmetic they started with (native pins).
@@ -104,7 +106,12 @@ case "${1:-status}" in
             echo "lane $lane: $state"
             [ -f "$LOGS/lane-$lane.log" ] && { grep '^\[20' "$LOGS/lane-$lane.log" | tail -n 1; tail -n 1 "$LOGS/lane-$lane.log"; }
         done ;;
+    plan)
+        [ -x "$BUILT" ] || { echo "no $BUILT: run 'make build' (or set SCALEKD_BIN)" >&2; exit 1; }
+        for entry in "${TABLES[@]}"; do
+            "$BUILT" run "table${entry%%:*}" --dry-run 2>/dev/null | grep -E '^(Table|Left)' || echo "table ${entry%%:*}: dry run failed"
+        done ;;
     lane-teachers) lane_teachers ;;
     lane-students) lane_students ;;
-    *) echo "usage: $0 start|status|stop|lane-teachers|lane-students" >&2; exit 2 ;;
+    *) echo "usage: $0 start|status|stop|plan|lane-teachers|lane-students" >&2; exit 2 ;;
 esac

@@ -192,16 +192,29 @@ public final class TableRunner {
     /// from another comes after it), each key once.
     /// `rows` keeps only those rows' runs.
     public func configs(rows: Set<String>? = nil) throws -> [RunConfig] {
-        var seen = Set<String>(), out: [RunConfig] = []
+        try plannedRuns(rows: rows).map(\.config)
+    }
+
+    /// Each run of `configs(rows:)` with the cells it fills ("row/column seed N"; rows may share a run).
+    public func plannedRuns(rows: Set<String>? = nil) throws -> [(config: RunConfig, cells: [String])] {
+        var index: [String: Int] = [:], out: [(config: RunConfig, cells: [String])] = []
         for row in spec.rows where rows?.contains(row.id) ?? true {
             for column in columnOrder(row) {
                 for seed in 0..<seeds {
-                    let c = try config(row: row, column: column, seed: seed)
-                    if seen.insert(c.key).inserted { out.append(c) }
+                    let c = try config(row: row, column: column, seed: seed), cell = "\(row.id)/\(column) seed \(seed)"
+                    if let i = index[c.key] { out[i].cells.append(cell) } else { index[c.key] = out.count; out.append((c, [cell])) }
                 }
             }
         }
         return out
+    }
+
+    /// A run's work: its optimizer steps and the images its evaluations read (the sampled
+    /// validation passes and the final test pass, Trainer.evaluatedEpochs).
+    public func workload(of config: RunConfig) throws -> (steps: Int, evaluationImages: Int) {
+        let sets = try data.imageSets(for: config.split)
+        let evaluated = Trainer.evaluatedEpochs(of: config.epochs, trainImages: sets.train.count, validationImages: sets.validation.count)
+        return (config.epochs * sets.train.trainingSteps(batchSize: config.batchSize), evaluated.count * sets.validation.count + sets.test.count)
     }
 
     /// The row's trained run columns (not its timed `step` columns, nor what this scale's plan

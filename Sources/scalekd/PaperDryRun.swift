@@ -83,7 +83,10 @@ enum PaperDryRun {
     }
 
     /// The method with the run's own switches and weights (e.g. "scalekd kd:false beta:0.5714286").
-    static func methodCell(_ run: PaperRun) -> String {
+    static func methodCell(_ run: PaperRun) -> String { methodCell(run.method, flags: run.flags, options: run.options) }
+
+    /// A method with the switches and weights it sets, compactly ("scalekd kd:false beta:0.5").
+    static func methodCell(_ name: String, flags: MethodFlags?, options: MethodOptions?) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         func compact<T: Encodable>(_ value: T?) -> String? {
@@ -91,7 +94,7 @@ enum PaperDryRun {
             let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: CharacterSet(charactersIn: "{}")).replacingOccurrences(of: "\"", with: "")
             return text.isEmpty ? nil : text.replacingOccurrences(of: ",", with: " ")
         }
-        return ([run.method] + [compact(run.flags), compact(run.options)].compactMap { $0 }).joined(separator: " ")
+        return ([name] + [compact(flags), compact(options)].compactMap { $0 }).joined(separator: " ")
     }
 
     static func days(_ seconds: Double) -> String {

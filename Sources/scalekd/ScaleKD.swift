@@ -197,10 +197,10 @@ struct RunTableCommand: ParsableCommand {
     @Flag(help: "Write Slurm scripts (a job array of --shards tasks, then the assembly) to slurm/ instead of training.")
     var slurm = false
     @Option(help: "Tasks of the Slurm job array (default: one per missing run, at most 32).") var shards: Int?
-    @Flag(help: "Paper scale: print the runs, their size, memory and the time they would take here (timed steps at each model's input size; no ImageNet needed).")
+    @Flag(help: "Print the runs and the time they would take here, training nothing: at paper scale their size and memory too (timed steps at each model's input size; no ImageNet needed); at ci and small scale which are finished or under way and the time the rest needs.")
     var dryRun = false
-    @Option(help: "Dry run: batch of the timed steps.") var measureBatch = 2
-    @Option(help: "Dry run: timed steps per model (after one warm-up).") var measureSteps = 2
+    @Option(help: "Paper-scale dry run: batch of the timed steps (at ci and small scale each run's own batch).") var measureBatch = 2
+    @Option(help: "Dry run: timed steps per model (after one warm-up; default 2 at paper scale, 5 at ci and small scale).") var measureSteps: Int?
     @Option(help: "Paper scale: the ImageNet root, holding train/ and val/ in the folder layout (<class>/<images>).")
     var data: String?
     @Option(help: "Paper scale: each teacher's timm-named weights, <teacher>=<file.safetensors>[,...] (e.g. swin-l=swin_large.safetensors).")
@@ -264,10 +264,9 @@ struct RunTableCommand: ParsableCommand {
         if !world.isSingle && (dryRun || slurm || worker || (jobs ?? 1) != 1) {
             throw InputError("under mpirun every rank trains each run together: --jobs, --slurm and --dry-run are for one process")
         }
-        if dryRun {
-            guard scale == .paper else { throw InputError("--dry-run is for --scale paper (ci and small runs are cheap enough to start)") }
-            guard measureBatch >= 2, measureSteps >= 1 else { throw InputError("--measure-batch must be at least 2 and --measure-steps at least 1") }
-            print(try PaperDryRun.report(spec: try TableSpec.load(table: table), batch: measureBatch, repeats: measureSteps))
+        if dryRun && scale == .paper {
+            guard measureBatch >= 2, (measureSteps ?? 2) >= 1 else { throw InputError("--measure-batch must be at least 2 and --measure-steps at least 1") }
+            print(try PaperDryRun.report(spec: try TableSpec.load(table: table), batch: measureBatch, repeats: measureSteps ?? 2))
             return
         }
         if let jobs, jobs < 1 { throw InputError("--jobs must be at least 1 (got \(jobs))") }
@@ -310,6 +309,11 @@ struct RunTableCommand: ParsableCommand {
                 throw InputError("the timed step of \(config.key) returned no measurement")
             }
             return (Double(config.batchSize) / row.ours, row.peakRSSMiB)
+        }
+        if dryRun {
+            guard (measureSteps ?? 5) >= 1 else { throw InputError("--measure-steps must be at least 1") }
+            print(try SmallDryRun.report(runner: runner, repeats: measureSteps ?? 5))
+            return
         }
         if worker { try runner.trainAvailable(); return }
         if let shard {

@@ -65,6 +65,31 @@ final class TableRunnerTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("no row nope") && "\($0)".contains("r, other"), "\($0)")
         }
     }
+
+    /// `run --dry-run` at small scale reads plannedRuns and workload: a run two rows share
+    /// is one run naming both cells, and its work is its steps and evaluation images.
+    func testPlannedRunsNameSharedCellsAndTheirWorkload() throws {
+        let dir = NSTemporaryDirectory() + "planned-\(getpid())-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let twoRows = spec + """
+
+          - id: same
+            models: {student: resnet-mini}
+            runs: {baseline: {method: baseline}}
+        """
+        try twoRows.write(toFile: dir + "/table99.yaml", atomically: true, encoding: .utf8)
+        let runner = try TableRunner(spec: try TableSpec.load(dir + "/table99.yaml"), scale: .ci, cache: RunCache(root: dir + "/runs"),
+                                     outputDirectory: dir + "/out", data: try DataCatalog())
+        let planned = try runner.plannedRuns()
+        XCTAssertEqual(planned.map(\.config.key), try runner.configs().map(\.key))
+        XCTAssertEqual(planned.map(\.cells), [["r/baseline seed 0", "same/baseline seed 0"], ["r/baseline seed 1", "same/baseline seed 1"]])
+        // 5 images per class x 10 classes, batch 10: 5 steps in the one epoch; validation
+        // (2 per class) once and the test split (5 per class) once.
+        let work = try runner.workload(of: planned[0].config)
+        XCTAssertEqual(work.steps, 5)
+        XCTAssertEqual(work.evaluationImages, 20 + 50)
+    }
 }
 
 /// A thread-safe counter.
