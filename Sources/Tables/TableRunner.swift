@@ -114,15 +114,25 @@ public final class TableRunner {
         let validation = plan.validationPerClass ?? scale.validationPerClass
         var split = DataSplit(train: .student, perClass: perClass, testPerClass: plan.testPerClass, validationPerClass: validation)
         var epochs = scaled(run.epochs, plan.epochsScale) ?? plan.epochs
+        let kind = MethodKind(rawValue: run.method)!  // TableSpec.validate checked it
+        let student = run.student ?? row.models["student"]!, teacher = run.teacher ?? row.models["teacher"]
+        // The student's run on the plan's subset: at small scale its family's recipe.
+        let recipe = try StudentRecipes.committed().resolve(model: student, strategy: strategy, epochs: nil,
+                                                            fallbackEpochs: plan.epochs, scale: scale)
         if run.pretrain == true {
             split = scale.pretrainStandsInForSubset
                 ? DataSplit(train: .student, perClass: perClass * 5, subsetSeed: 1, testPerClass: plan.testPerClass, validationPerClass: validation)
                 : DataSplit(train: .pretrain, testPerClass: plan.testPerClass, validationPerClass: validation)
             epochs = scaled(run.epochs, plan.epochsScale) ?? plan.pretrainEpochs ?? epochs
-        }
-        let kind = MethodKind(rawValue: run.method)!  // TableSpec.validate checked it
-        let student = run.student ?? row.models["student"]!, teacher = run.teacher ?? row.models["teacher"]
-        if run.pretrain != true {
+            if run.epochs == nil, let ratio = plan.pretrainViewRatio {
+                let subsetImages = Double(try data.imageSets(for: DataSplit(train: .student, perClass: plan.perClass ?? 100)).train.count)
+                let pretrainImages = Double(try data.imageSets(for: split).train.count)
+                epochs = max(1, Int(((ratio - 1) * subsetImages * Double(recipe.epochs) / pretrainImages).rounded()))
+            }
+        } else if run.sameSteps == true {
+            strategy = recipe.strategy
+            epochs = max(1, Int((Double(recipe.epochs) * Double(plan.perClass ?? 100) / Double(perClass)).rounded()))
+        } else {
             // At small scale a run without its own epochs trains with its family's recipe.
             (strategy, epochs) = try StudentRecipes.committed().resolve(model: student, strategy: strategy,
                                                                         epochs: scaled(run.epochs, plan.epochsScale),

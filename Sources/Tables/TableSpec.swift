@@ -99,6 +99,10 @@ public struct RunSpec: Codable {
     public var perClass: Int?
     /// Start from another column's run of the same row (fine-tuning).
     public var initFrom: String?
+    /// As many optimizer steps as the student's run on the plan's subset: its epochs (the
+    /// recipe's at small scale) x the plan's perClass / this run's perClass, rounded, at least
+    /// 1. A subset sweep then changes only how much distinct data the student sees.
+    public var sameSteps: Bool?
 }
 
 public struct ScalePlan: Codable {
@@ -111,6 +115,12 @@ public struct ScalePlan: Codable {
     /// Validation images per class (default: the scale's; the whole 5k split at small).
     public var validationPerClass: Int?
     public var pretrainEpochs: Int?
+    /// Instead of `pretrainEpochs`: pre-training epochs such that pre-training then
+    /// fine-tuning views this many times the samples of the student's run on the subset
+    /// (its epochs, the recipe's at small scale): (ratio - 1) x subset images x epochs /
+    /// pre-training images, rounded, at least 1. Keeps the paper's proportion when the
+    /// recipes change the subset epochs.
+    public var pretrainViewRatio: Double?
     /// Multiply a run's own `perClass` / `epochs` override at this scale (rounded, at least 1),
     /// so a sweep written for the small scale (e.g. perClass 100..1000) shrinks with the plan
     /// at ci; nil = 1.
@@ -311,6 +321,9 @@ extension TableSpec {
                 if let e = run.epochs, e < 1 { try fail("run '\(k)': epochs must be at least 1 (got \(e))", at) }
                 if let n = run.perClass, n < 1 { try fail("run '\(k)': perClass must be at least 1 (got \(n))", at) }
                 if let f = run.initFrom, r.runs?[f] == nil { try fail("initFrom '\(f)' is not a run of this row", ["rows", "\(i)", "runs", k]) }
+                if run.sameSteps == true && (run.epochs != nil || run.pretrain == true) {
+                    try fail("sameSteps derives the run's epochs from the subset run's: drop `epochs` (and it does not apply to a pre-training run)", ["rows", "\(i)", "runs", k])
+                }
             }
         }
         for (scale, p) in plan {

@@ -90,6 +90,42 @@ final class TableRunnerTests: XCTestCase {
         XCTAssertEqual(work.steps, 5)
         XCTAssertEqual(work.evaluationImages, 20 + 50)
     }
+
+    /// Lengths derived from the subset run's epochs (the recipe's at small scale; the plan's
+    /// at ci): a sweep run with sameSteps takes the subset run's optimizer steps, and a
+    /// pre-training run with pretrainViewRatio r views (r - 1) x the subset run's samples.
+    func testSameStepsAndPretrainViewRatioFollowTheSubsetRun() throws {
+        let dir = NSTemporaryDirectory() + "lengths-\(getpid())-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let sweep = minimalSpec.replacingOccurrences(of: "  - {id: baseline, header: Baseline, kind: run}",
+                                                     with: "  - {id: baseline, header: Baseline, kind: run}\n  - {id: pre, header: Pre, kind: run}")
+            .replacingOccurrences(of: "ci: {epochs: 1, seeds: 1}",
+                                                     with: "ci: {epochs: 4, seeds: 1, perClass: 5, testPerClass: 5, validationPerClass: 2, batchSize: 10, pretrainViewRatio: 3}")
+            .replacingOccurrences(of: "    runs: {baseline: {method: baseline}}", with: """
+                runs:
+                  baseline: {method: baseline}
+                  pre: {method: baseline, pretrain: true}
+              - id: wide
+                models: {student: resnet-mini}
+                runs: {baseline: {method: baseline, perClass: 10, sameSteps: true}}
+            """)
+        try sweep.write(toFile: dir + "/table99.yaml", atomically: true, encoding: .utf8)
+        let spec = try TableSpec.load(dir + "/table99.yaml")
+        let runner = try TableRunner(spec: spec, scale: .ci, cache: RunCache(root: dir + "/runs"), outputDirectory: dir + "/out",
+                                     data: try DataCatalog())
+        let subset = try runner.config(row: spec.rows[0], column: "baseline", seed: 0)
+        let wide = try runner.config(row: spec.rows[1], column: "baseline", seed: 0)
+        XCTAssertEqual(subset.epochs, 4)
+        XCTAssertEqual(wide.epochs, 2, "twice the images per class: half the epochs, the same steps")
+        XCTAssertEqual(try runner.workload(of: wide).steps, try runner.workload(of: subset).steps)
+        // At ci the pre-training set stands in as 25 images per class (250): (3 - 1) x 50 x 4 / 250 = 1.6 -> 2 epochs.
+        XCTAssertEqual(try runner.config(row: spec.rows[0], column: "pre", seed: 0).epochs, 2)
+
+        let both = sweep.replacingOccurrences(of: "perClass: 10, sameSteps: true", with: "perClass: 10, sameSteps: true, epochs: 3")
+        try both.write(toFile: dir + "/table98.yaml", atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try TableSpec.load(dir + "/table98.yaml")) { XCTAssertTrue("\($0)".contains("sameSteps"), "\($0)") }
+    }
 }
 
 /// A thread-safe counter.
