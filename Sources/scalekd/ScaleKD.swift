@@ -225,7 +225,8 @@ struct RunTableCommand: ParsableCommand {
     }
 
     /// Paper scale: the ImageNet folders, teacher weights, recipes and overrides of the table's runs.
-    func paperInputs(_ spec: TableSpec) throws -> PaperScaleInputs {
+    /// `say` prints (rank 0 only under mpirun).
+    func paperInputs(_ spec: TableSpec, say: (String) -> Void) throws -> PaperScaleInputs {
         // A table without a paper plan is told so before it is asked for data.
         _ = try spec.paperPlan()
         guard let data else {
@@ -237,7 +238,7 @@ struct RunTableCommand: ParsableCommand {
         }
         if scaleLr && batchSize == nil { throw InputError("--scale-lr scales the learning rate to --batch-size: give --batch-size") }
         let folders = try ImageFolderData(root: data)
-        for line in folders.summary { print("data " + line) }
+        for line in folders.summary { say("data " + line) }
         return PaperScaleInputs(data: folders, teachers: try TeacherWeightFiles(parsing: teacherWeights ?? ""),
                                 recipes: try PaperRecipes.load(), epochs: epochs, limitPerClass: limitPerClass, batchSize: batchSize,
                                 scalesLearningRate: scaleLr)
@@ -298,11 +299,11 @@ struct RunTableCommand: ParsableCommand {
                 + "`srun -n <ranks> scalekd run table\(spec.table) --scale paper --shard i/N` with --data and --teacher-weights (each run "
                 + "data-parallel over the task's ranks), then assemble with `--ranks <ranks>` in one process")
         }
+        let say: (String) -> Void = world.writes ? { print($0) } : { _ in }
         let runner = paper
-            ? try TableRunner(spec: spec, paper: try paperInputs(spec), seeds: seeds, cache: RunCache(root: runs), outputDirectory: out)
+            ? try TableRunner(spec: spec, paper: try paperInputs(spec, say: say), seeds: seeds, cache: RunCache(root: runs), outputDirectory: out)
             : try TableRunner(spec: spec, scale: scale, seeds: seeds, cache: RunCache(root: runs), outputDirectory: out, data: try DataCatalog())
         if world.isSingle { runner.ranks = ranks ?? 1 } else { runner.dataParallel = world }
-        let say: (String) -> Void = world.writes ? { print($0) } : { _ in }
         // Step columns (Table 15) are timed by Bench's child-process jobs, each its own peak RSS.
         runner.measureStep = { config, timedSteps in
             guard let row = try Bench.runInChild(.runStep(config), repeats: timedSteps).first else {
