@@ -198,9 +198,10 @@ public final class TableRunner {
         return r.top1
     }
 
-    /// Every run of the table at this scale, in dependency order (a run that fine-tunes
-    /// from another comes after it), each key once.
-    /// `rows` keeps only those rows' runs.
+    /// Every run of the table at this scale, each key once, seed by seed (every cell's seed
+    /// 0, then every cell's seed 1, ...: a long campaign has a whole table at one seed first,
+    /// and each later seed completes it evenly), and within a seed in dependency order (a run
+    /// that fine-tunes from another comes after it). `rows` keeps only those rows' runs.
     public func configs(rows: Set<String>? = nil) throws -> [RunConfig] {
         try plannedRuns(rows: rows).map(\.config)
     }
@@ -208,9 +209,9 @@ public final class TableRunner {
     /// Each run of `configs(rows:)` with the cells it fills ("row/column seed N"; rows may share a run).
     public func plannedRuns(rows: Set<String>? = nil) throws -> [(config: RunConfig, cells: [String])] {
         var index: [String: Int] = [:], out: [(config: RunConfig, cells: [String])] = []
-        for row in spec.rows where rows?.contains(row.id) ?? true {
-            for column in columnOrder(row) {
-                for seed in 0..<seeds {
+        for seed in 0..<seeds {
+            for row in spec.rows where rows?.contains(row.id) ?? true {
+                for column in columnOrder(row) {
                     let c = try config(row: row, column: column, seed: seed), cell = "\(row.id)/\(column) seed \(seed)"
                     if let i = index[c.key] { out[i].cells.append(cell) } else { index[c.key] = out.count; out.append((c, [cell])) }
                 }
