@@ -13,7 +13,8 @@
 #   tools/campaign.sh lane-teachers | lane-students   run one lane in the foreground
 #
 # Lane teachers: the unfinished teachers, on the arithmetic they started with (native pins).
-# Lane students: the recipe search, then the tables in the order their inputs finish. A
+# Lane students: Table 9's teacher-mode rows, the recipe search, then the tables (Table 3
+# first; each time the first one whose teachers are ready). A
 # table waits while a teacher it distils from is still a first-analog one (no validation
 # top-1 in data-manifests/teachers.yaml), so no run distils from a teacher about to change.
 set -uo pipefail
@@ -58,10 +59,11 @@ run_table() {
 }
 
 lane_students() {
+    # Table 9's teacher-mode comparison (issue 24; resnet-mini's recipe is settled), then the
+    # recipe search (the tables' students), then the tables.
+    run_table 9 a-full,e-teacher-train || log "table 9 rows failed (status $?)"
     log "recipes"
     SCALEKD_THREADS=1 "$BIN" recipes || log "recipes failed (status $?); tables use the recipes chosen so far"
-    # Table 9's teacher-mode comparison (issue 24) first, then the tables.
-    run_table 9 a-full,e-teacher-train || log "table 9 rows failed (status $?)"
     local pending=("${TABLES[@]}")
     # Each time: the first table in the order whose teachers are ready (so a table that was
     # waiting for a teacher comes next once the teacher is done, ahead of later tables).

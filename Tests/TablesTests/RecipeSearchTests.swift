@@ -83,16 +83,16 @@ final class RecipeSearchTests: XCTestCase {
         var listed = try mixer(try search())
         try finish(listed[0], atFourFifths: 71.9, last: 72)  // converged, low
         try finish(listed[1], atFourFifths: 74, last: 77)
-        for (epochs, atFourFifths, last) in [(400, 78.0, 80.0), (800, 81.0, 83.0)] {
+        for (epochs, atFourFifths, last) in [(400, 78.0, 80.0), (800, 81.0, 83.0), (1600, 83.5, 84.5)] {
             listed = try mixer(try search())
             XCTAssertEqual(listed.last?.recipe.epochs, epochs)
             try finish(listed.last!, atFourFifths: atFourFifths, last: last)
         }
-        XCTAssertEqual(try mixer(try search()).map(\.recipe.epochs), [100, 200, 400, 800])
-        XCTAssertEqual(RecipeSearch.longestExtension, 800)
+        XCTAssertEqual(try mixer(try search()).map(\.recipe.epochs), [100, 200, 400, 800, 1600])
+        XCTAssertEqual(RecipeSearch.longestExtension, 1600)
         // Still climbing at the longest run: it is chosen over the converged low plateau, marked.
         let chosen = try XCTUnwrap(RecipeSearch.choose(try search().trials(only: ["mixer-mini-s"]))["mixer-mini-s"]?["advanced"])
-        XCTAssertEqual(chosen.candidate.recipe.epochs, 800)
+        XCTAssertEqual(chosen.candidate.recipe.epochs, 1600)
         XCTAssertFalse(chosen.converged)
     }
 
