@@ -105,6 +105,8 @@ enum SmallDryRun {
             row(status, cost.source, formatDuration(seconds))
         }
         let remaining = planned.count - finished
+        // Timed steps share the CPU with whatever else runs: the load says how much.
+        let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").first.map(String.init) ?? "unknown"
         var out = [
             "Table \(runner.spec.table) at \(runner.scale) scale, \(runner.seeds) seed\(runner.seeds == 1 ? "" : "s"): \(planned.count) runs, "
                 + "\(finished) finished, \(underWay) under way, \(remaining - underWay) not started (dry run: nothing trains)",
@@ -119,7 +121,8 @@ enum SmallDryRun {
                 + "x batch x seconds per trained image. Where runs of the same kind (model, teacher, method, batch, recipe) have finished, "
                 + "their wall time per trained image is used (it includes evaluations and checkpoints, on the machine and load they ran under); "
                 + "otherwise a training step of the run is timed here (\(repeats) steps after warm-up, one thread, in a child process) and the "
-                + "evaluations' images at the student's inference speed are added. A busy machine (a campaign running) makes the timed figures slow.",
+                + "evaluations' images at the student's inference speed are added. A busy machine (a campaign running) makes the timed figures slow: "
+                + "the 1-minute load average after timing was \(load) on \(cores) cores.",
         ]
         return out.joined(separator: "\n")
     }
