@@ -110,7 +110,8 @@ public final class TableRunner {
         // A run's own subset size and length are written for the small scale; the plan may
         // shrink them (ci), so a sweep keeps its shape at every scale.
         func scaled(_ v: Int?, _ factor: Double?) -> Int? { v.map { max(1, Int((Double($0) * (factor ?? 1)).rounded())) } }
-        let perClass = scaled(run.perClass, plan.perClassScale) ?? plan.perClass ?? 100
+        let subsetPerClass = plan.perClass ?? 100
+        let perClass = scaled(run.perClass, plan.perClassScale) ?? subsetPerClass
         let validation = plan.validationPerClass ?? scale.validationPerClass
         var split = DataSplit(train: .student, perClass: perClass, testPerClass: plan.testPerClass, validationPerClass: validation)
         var epochs = scaled(run.epochs, plan.epochsScale) ?? plan.epochs
@@ -125,18 +126,17 @@ public final class TableRunner {
                 : DataSplit(train: .pretrain, testPerClass: plan.testPerClass, validationPerClass: validation)
             epochs = scaled(run.epochs, plan.epochsScale) ?? plan.pretrainEpochs ?? epochs
             if run.epochs == nil, let ratio = plan.pretrainViewRatio {
-                let subsetImages = Double(try data.imageSets(for: DataSplit(train: .student, perClass: plan.perClass ?? 100)).train.count)
+                let subsetImages = Double(try data.imageSets(for: DataSplit(train: .student, perClass: subsetPerClass)).train.count)
                 let pretrainImages = Double(try data.imageSets(for: split).train.count)
                 epochs = max(1, Int(((ratio - 1) * subsetImages * Double(recipe.epochs) / pretrainImages).rounded()))
             }
         } else if run.sameSteps == true {
             strategy = recipe.strategy
-            epochs = max(1, Int((Double(recipe.epochs) * Double(plan.perClass ?? 100) / Double(perClass)).rounded()))
-        } else {
-            // At small scale a run without its own epochs trains with its family's recipe.
-            (strategy, epochs) = try StudentRecipes.committed().resolve(model: student, strategy: strategy,
-                                                                        epochs: scaled(run.epochs, plan.epochsScale),
-                                                                        fallbackEpochs: plan.epochs, scale: scale)
+            epochs = max(1, Int((Double(recipe.epochs) * Double(subsetPerClass) / Double(perClass)).rounded()))
+        } else if run.epochs == nil {
+            // At small scale a run without its own epochs trains with its family's recipe (a
+            // run with its own keeps them, set above, and the plan's strategy).
+            (strategy, epochs) = (recipe.strategy, recipe.epochs)
         }
         var method = MethodConfig(name: kind, options: run.options ?? .init(), flags: run.flags ?? .init())
         if let teacher { method = try TeacherSettings.committed().resolved(method, teacher: teacher, student: student) }
